@@ -1,0 +1,9 @@
+"""HTTP: send any request, and answer the request that started a run."""
+
+from relayflow.apps import App
+
+APP = App(
+    key="http",
+    title="HTTP",
+    description="Send any HTTP request, or answer the webhook that started the run",
+)

@@ -1,0 +1,45 @@
+"""Where relayflow keeps its data and how it is tuned, from flags and environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 8787
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("RELAYFLOW_HOME") or Path.home() / ".relayflow")
+
+
+@dataclass
+class Config:
+    """Settings shared by every relayflow process that works on one home folder or database."""
+
+    home: Path
+    database_url: str
+    body_limit: int = DEFAULT_BODY_LIMIT
+    max_json_depth: int = 64
+    lease_seconds: float = 30.0
+    worker_capacity: int = 256
+    exposed_env: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def load(cls, home: str | Path | None = None) -> Config:
+        home_path = Path(home).expanduser() if home else default_home()
+        home_path.mkdir(parents=True, exist_ok=True)
+        url = os.environ.get("RELAYFLOW_DATABASE_URL") or f"sqlite:///{home_path / 'relayflow.db'}"
+        exposed = os.environ.get("RELAYFLOW_EXPOSED_ENV", "")
+        return cls(
+            home=home_path,
+            database_url=url,
+            body_limit=int(os.environ.get("RELAYFLOW_BODY_LIMIT", DEFAULT_BODY_LIMIT)),
+            lease_seconds=float(os.environ.get("RELAYFLOW_LEASE_SECONDS", 30)),
+            exposed_env=frozenset(n.strip() for n in exposed.split(",") if n.strip()),
+        )
+
+    @property
+    def api_token_file(self) -> Path:
+        return self.home / "api-token"

@@ -1,0 +1,61 @@
+"""What is deployed, as the running processes see it: routes, limits, compiled versions.
+
+Deploys bump an epoch in the database; `refresh` (called twice a second) reloads when it
+changed, so `relayflow deploy` reaches a running server without a restart.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from relayflow.engine.compiled import CompiledWorkflow
+from relayflow.store.database import Database
+from relayflow.store.workflows import WorkflowRow, get_version, list_workflows, read_epoch
+
+CACHE_SIZE = 256
+
+
+class Catalog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.epoch: str | None = "never-loaded"
+        self.workflows: dict[str, WorkflowRow] = {}
+        self.by_name: dict[str, WorkflowRow] = {}
+        self.routes: dict[str, WorkflowRow] = {}
+        self._compiled: OrderedDict[tuple[str, int], CompiledWorkflow] = OrderedDict()
+
+    def refresh(self) -> bool:
+        """Reload the workflow table if a deploy happened; True when something changed."""
+        epoch = read_epoch(self.db)
+        if epoch == self.epoch:
+            return False
+        rows = list_workflows(self.db)
+        self.workflows = {r.id: r for r in rows}
+        self.by_name = {r.name: r for r in rows}
+        self.routes = {r.http_path: r for r in rows if r.http_path}
+        self.epoch = epoch
+        return True
+
+    def compiled(self, workflow_id: str, version: int) -> CompiledWorkflow:
+        key = (workflow_id, version)
+        found = self._compiled.get(key)
+        if found is not None:
+            self._compiled.move_to_end(key)
+            return found
+        workflow, _source = get_version(self.db, workflow_id, version)
+        found = CompiledWorkflow(workflow_id, version, workflow)
+        self._compiled[key] = found
+        if len(self._compiled) > CACHE_SIZE:
+            self._compiled.popitem(last=False)
+        return found
+
+    def current(self, workflow_id: str) -> CompiledWorkflow:
+        row = self.workflows.get(workflow_id)
+        if row is None:
+            self.epoch = "stale"
+            self.refresh()
+            row = self.workflows[workflow_id]
+        return self.compiled(workflow_id, row.current_version)
+
+    def limits(self) -> dict[str, int]:
+        return {r.id: r.concurrency for r in self.workflows.values()}

@@ -1,0 +1,135 @@
+"""Claiming queued runs with a lease and executing them, up to a capacity, until stopped.
+
+Leases are renewed while runs execute; a process that dies stops renewing, and any worker
+reclaims its runs when the lease expires. A clean stop hands unfinished runs back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from relayflow import metrics
+from relayflow.engine.catalog import Catalog
+from relayflow.engine.compiled import CompiledStep
+from relayflow.engine.runner import Runner, StepOutcome
+from relayflow.store.runs import FINISH_RUN, RELEASE_LEASES, RENEW_LEASES, ClaimedRun, claim_batch
+from relayflow.store.writer import Batch, Writer
+
+log = logging.getLogger(__name__)
+
+CLAIM_LIMIT = 256
+
+
+class Worker:
+    def __init__(
+        self,
+        writer: Writer,
+        catalog: Catalog,
+        runner: Runner,
+        owner: str,
+        capacity: int = 256,
+        lease_seconds: float = 30.0,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self.writer = writer
+        self.catalog = catalog
+        self.runner = runner
+        self.owner = owner
+        self.capacity = capacity
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self.inflight: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._rotation = 0
+        self._last_reclaim = 0.0
+        runner.on_step = _count_step
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        renewer = asyncio.create_task(self._renew_leases())
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                wanted = min(self.capacity - len(self.inflight), CLAIM_LIMIT)
+                claimed = await self._claim(wanted) if wanted > 0 else []
+                for run in claimed:
+                    self.inflight[run.id] = asyncio.create_task(self._execute(run))
+                metrics.runs_in_flight.set(len(self.inflight))
+                if len(claimed) < wanted or wanted <= 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        finally:
+            renewer.cancel()
+
+    async def _claim(self, wanted: int) -> list[ClaimedRun]:
+        limits = self.catalog.limits()
+        if not limits:
+            return []
+        items = list(limits.items())
+        self._rotation = (self._rotation + 1) % len(items)
+        rotated = dict(items[self._rotation :] + items[: self._rotation])
+        now = time.time()
+        reclaim = now - self._last_reclaim > self.lease_seconds / 4
+        if reclaim:
+            self._last_reclaim = now
+        try:
+            return await self.writer.write(
+                claim_batch(self.owner, self.lease_seconds, rotated, wanted, reclaim)
+            )
+        except Exception:  # noqa: BLE001 - a database hiccup must not stop the worker
+            log.exception("claiming runs failed; trying again shortly")
+            await asyncio.sleep(0.5)
+            return []
+
+    async def _execute(self, run: ClaimedRun) -> None:
+        try:
+            compiled = self.catalog.compiled(run.workflow_id, run.version)
+            status = await self.runner.execute(run, compiled)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded on the run, never lost silently
+            log.exception("run %s could not be executed", run.id)
+            status = "failed"
+            message = f"relayflow could not execute this run: {exc}"
+            await self.writer.write(
+                Batch([(FINISH_RUN, ("failed", run.next_step, time.time(), message, run.id))])
+            )
+        finally:
+            self.inflight.pop(run.id, None)
+            self._wake.set()
+        if status != "queued":
+            metrics.runs_finished.labels(status).inc()
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            if self.inflight:
+                try:
+                    await self.writer.write(
+                        Batch([(RENEW_LEASES, (time.time() + self.lease_seconds, self.owner))])
+                    )
+                except Exception:  # noqa: BLE001
+                    log.exception("renewing leases failed")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, let running runs finish for `grace` seconds, hand back the rest."""
+        self._stopping = True
+        self._wake.set()
+        if self.inflight:
+            await asyncio.wait(list(self.inflight.values()), timeout=grace)
+        for task in list(self.inflight.values()):
+            task.cancel()
+        if self.inflight:
+            await asyncio.gather(*self.inflight.values(), return_exceptions=True)
+        await self.writer.write(Batch([(RELEASE_LEASES, (self.owner,))]))
+
+
+def _count_step(cstep: CompiledStep, outcome: StepOutcome) -> None:
+    metrics.steps_executed.labels(cstep.action.key, outcome.status).inc()
+    metrics.step_seconds.labels(cstep.action.key).observe(outcome.finished_at - outcome.started_at)

@@ -1,0 +1,190 @@
+"""`{{ … }}` expressions in step inputs (DESIGN §3): sandboxed Jinja2, compiled once.
+
+- An input that is exactly one expression keeps the value's type; mixed text is a string.
+- Pipedream paths work unchanged: `steps.trigger.event.newRow[2]`,
+  `steps.shape.$return_value` (`.$name` is rewritten to `["$name"]` before compiling).
+- Dict keys win over dict methods, so `event.body.items` is the field, not `dict.items`.
+- A reference to something missing raises `ExpressionError` naming the path and what
+  exists there, never an empty string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2.runtime import Undefined
+from jinja2.sandbox import SandboxedEnvironment
+
+_SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
+_DOLLAR_ATTR = re.compile(r"\.\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class ExpressionError(Exception):
+    """An expression could not be compiled or evaluated; the message says where and why."""
+
+
+class _Environment(SandboxedEnvironment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
+_env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def _rewrite(expr: str) -> str:
+    return _DOLLAR_ATTR.sub(r'["$\1"]', expr)
+
+
+def has_expression(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(has_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_expression(v) for v in value)
+    return False
+
+
+Evaluator = Callable[[Mapping[str, Any]], Any]
+
+
+def compile_value(value: Any, where: str) -> Evaluator:
+    """Compile an input (any JSON-like value) into a function of the expression context.
+
+    `where` names the input for error messages, e.g. `steps.upsert_user.with.email`.
+    """
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return lambda _ctx, v=value: v
+        single = _SINGLE.match(value)
+        if single and "{{" not in single.group("expr"):
+            return _compile_expression(single.group("expr"), where)
+        return _compile_template(value, where)
+    if isinstance(value, Mapping):
+        parts = {k: compile_value(v, f"{where}.{k}") for k, v in value.items()}
+        if not any(has_expression(v) for v in value.values()):
+            return lambda _ctx, v=value: v
+        return lambda ctx: {k: fn(ctx) for k, fn in parts.items()}
+    if isinstance(value, list):
+        items = [compile_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if not any(has_expression(v) for v in value):
+            return lambda _ctx, v=value: v
+        return lambda ctx: [fn(ctx) for fn in items]
+    return lambda _ctx, v=value: v
+
+
+def _compile_expression(source: str, where: str) -> Evaluator:
+    text = _rewrite(source.strip())
+    try:
+        compiled = _env.compile_expression(text, undefined_to_none=False)
+        tree = _env.parse("{{ " + text + " }}")
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(
+            f"{where}: {{{{ {source.strip()} }}}} is not valid: {exc.message}"
+        ) from None
+
+    def evaluate(ctx: Mapping[str, Any]) -> Any:
+        try:
+            result = compiled(**ctx)
+        except UndefinedError:
+            raise ExpressionError(_explain_missing(tree, ctx, where, source)) from None
+        except ExpressionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown to the user as the step's error
+            raise ExpressionError(f"{where}: {{{{ {source.strip()} }}}} failed: {exc}") from None
+        if isinstance(result, Undefined):
+            raise ExpressionError(_explain_missing(tree, ctx, where, source))
+        return result
+
+    return evaluate
+
+
+def _compile_template(source: str, where: str) -> Evaluator:
+    text = _rewrite(source)
+    try:
+        template = _env.from_string(text)
+        tree = _env.parse(text)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(
+            f"{where}: {source!r} is not a valid template: {exc.message}"
+        ) from None
+
+    def evaluate(ctx: Mapping[str, Any]) -> Any:
+        try:
+            return template.render(**ctx)
+        except UndefinedError:
+            raise ExpressionError(_explain_missing(tree, ctx, where, source)) from None
+        except Exception as exc:  # noqa: BLE001 - shown to the user as the step's error
+            raise ExpressionError(f"{where}: {source!r} failed: {exc}") from None
+
+    return evaluate
+
+
+def _path_of(node: nodes.Node) -> tuple[str, list[Any]] | None:
+    keys: list[Any] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            keys.append(node.attr)
+            node = node.node
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            keys.append(node.arg.value)
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            return node.name, list(reversed(keys))
+        else:
+            return None
+
+
+def _show(root: str, keys: list[Any]) -> str:
+    text = root
+    for key in keys:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        elif (
+            isinstance(key, str)
+            and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
+            or isinstance(key, str)
+            and key.startswith("$")
+        ):
+            text += f".{key}"
+        else:
+            text += f"[{key!r}]"
+    return text
+
+
+def _explain_missing(tree: nodes.Node, ctx: Mapping[str, Any], where: str, source: str) -> str:
+    chains = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
+        found = _path_of(node)
+        if found:
+            chains.append(found)
+    chains.sort(key=lambda c: -len(c[1]))
+    for root, keys in chains:
+        if root not in ctx:
+            return f"{where}: {root} is not defined (use steps.<name>… or env.<NAME>)"
+        value: Any = ctx[root]
+        for depth, key in enumerate(keys):
+            parent = _show(root, keys[:depth])
+            missing = _show(root, keys[: depth + 1])
+            if isinstance(value, Mapping):
+                if key in value:
+                    value = value[key]
+                    continue
+                have = ", ".join(map(str, list(value)[:20])) or "nothing"
+                return f"{where}: {missing} does not exist ({parent} has: {have})"
+            if isinstance(value, list) and isinstance(key, int):
+                if -len(value) <= key < len(value):
+                    value = value[key]
+                    continue
+                return f"{where}: {missing} does not exist ({parent} has {len(value)} items)"
+            kind = "null" if value is None else type(value).__name__
+            return f"{where}: {missing} does not exist ({parent} is {kind}, not an object)"
+    return f"{where}: {{{{ {source.strip()} }}}} refers to something that does not exist"

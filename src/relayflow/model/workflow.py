@@ -1,0 +1,172 @@
+"""The workflow model (DESIGN §2): one trigger, ordered steps, settings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from relayflow.model.duration import Duration
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+HTTP_PATH = re.compile(r"^[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)*$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class HttpTrigger(Model):
+    path: str = Field(description="Requests to /hooks/<path> start runs")
+    auth: Literal["none", "token"] = "none"
+    token: str | None = Field(None, description="Bearer token; or set RELAYFLOW_HOOK_TOKEN_<NAME>")
+    respond: Literal["immediately", "from_workflow"] = "immediately"
+    response_timeout: Duration = 30.0
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if value.startswith("hooks/"):
+            value = value[len("hooks/") :]
+        if not HTTP_PATH.match(value):
+            raise ValueError(
+                f"{value!r} is not a usable path; use letters, digits, - _ . ~ and /, e.g. signup"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _token(self) -> HttpTrigger:
+        if self.auth == "none" and self.token:
+            raise ValueError("a token is set but auth is none; set auth: token to require it")
+        return self
+
+
+class ScheduleTrigger(Model):
+    cron: str | None = None
+    interval: Duration | None = None
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(
+                f"{value!r} is not a cron expression; use 5 fields, e.g. '*/15 * * * *'"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name such as Europe/Berlin"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScheduleTrigger:
+        if (self.cron is None) == (self.interval is None):
+            raise ValueError("give exactly one of cron or interval")
+        if self.interval is not None and self.interval < 1:
+            raise ValueError("interval must be at least 1s")
+        return self
+
+
+class ManualTrigger(Model):
+    pass
+
+
+class Trigger(Model):
+    http: HttpTrigger | None = None
+    schedule: ScheduleTrigger | None = None
+    manual: ManualTrigger | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Trigger:
+        given = [k for k in ("http", "schedule", "manual") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a workflow has exactly one trigger: http, schedule or manual"
+                + (f" (found {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "http" if self.http else "schedule" if self.schedule else "manual"
+
+
+class RetryPolicy(Model):
+    max: int = Field(0, ge=0, le=100, description="Retries after the first attempt")
+    backoff: Literal["exponential", "fixed"] = "exponential"
+    initial: Duration = 1.0
+    max_delay: Duration = 600.0
+
+
+class Step(Model):
+    name: str
+    uses: str
+    account: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    retries: RetryPolicy | None = None
+    timeout: Duration | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not STEP_NAME.match(value):
+            raise ValueError(
+                f"step name {value!r} must start with a letter or _ and hold only letters, "
+                "digits and _ (it is used as steps.<name> in expressions)"
+            )
+        if value == "trigger":
+            raise ValueError("'trigger' is reserved for the trigger's data; pick another name")
+        return value
+
+
+class Settings(Model):
+    concurrency: int = Field(10, ge=1, le=10000, description="Runs of this workflow at once")
+    retries: RetryPolicy = Field(default_factory=RetryPolicy)
+    timeout: Duration = Field(30.0, description="Time limit for one attempt of one step")
+
+
+class Workflow(Model):
+    name: str
+    description: str = ""
+    trigger: Trigger
+    steps: list[Step] = Field(default_factory=list)
+    settings: Settings = Field(default_factory=Settings)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError(
+                f"workflow name {value!r} must be lower-case letters, digits, - _ or ., "
+                "starting with a letter or digit, e.g. signup-to-clevertap"
+            )
+        return value
+
+    @field_validator("steps")
+    @classmethod
+    def _unique_steps(cls, steps: list[Step]) -> list[Step]:
+        seen: set[str] = set()
+        for step in steps:
+            if step.name in seen:
+                raise ValueError(f"two steps are named {step.name!r}; step names must be unique")
+            seen.add(step.name)
+        return steps
+
+    def retry_policy(self, step: Step) -> RetryPolicy:
+        return step.retries or self.settings.retries
+
+    def step_timeout(self, step: Step) -> float:
+        return step.timeout if step.timeout is not None else self.settings.timeout

@@ -1,0 +1,225 @@
+"""One relayflow process: database, writer, catalog, and the parts it was asked to run.
+
+`relayflow up` runs them all; `server`, `worker` and `scheduler` run one part each
+against a shared PostgreSQL database (DESIGN §6). Everything that creates runs goes
+through here: webhook events, schedule ticks, tests and replays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from relayflow import metrics
+from relayflow.config import Config
+from relayflow.engine.catalog import Catalog
+from relayflow.engine.context import HttpResponse
+from relayflow.engine.runner import Accounts, Runner
+from relayflow.engine.worker import Worker
+from relayflow.ids import new_id
+from relayflow.store.database import Database
+from relayflow.store.runs import NewRun, load_runs
+from relayflow.store.workflows import WorkflowRow
+from relayflow.store.writer import Batch, Writer
+from relayflow.triggers.schedule import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+def _owner_id(role: str) -> str:
+    return f"{role}:{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        worker: bool = True,
+        scheduler: bool = True,
+        accounts: Accounts | None = None,
+    ) -> None:
+        self.config = config
+        self.db = Database(config.database_url)
+        self.catalog = Catalog(self.db)
+        self.writer = Writer(self.db, on_commit=metrics.db_commits.inc)
+        self.owner = _owner_id("up" if worker and scheduler else "worker" if worker else "server")
+        self.with_worker = worker
+        self.with_scheduler = scheduler
+        self.accounts = accounts
+        self.responders: dict[str, asyncio.Future[HttpResponse | None]] = {}
+        self.http: httpx.AsyncClient | None = None
+        self.runner: Runner | None = None
+        self.worker: Worker | None = None
+        self.scheduler: Scheduler | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.db.upgrade)
+        self.writer.start()
+        self.catalog.refresh()
+        self.http = httpx.AsyncClient(follow_redirects=True, timeout=30)
+        env = {name: os.environ[name] for name in self.config.exposed_env if name in os.environ}
+        self.runner = Runner(
+            self.writer, self.owner, self.http, env, self.accounts, self.responders
+        )
+        self._tasks.append(asyncio.create_task(self._refresh_catalog()))
+        if self.with_worker:
+            self.worker = Worker(
+                self.writer,
+                self.catalog,
+                self.runner,
+                self.owner,
+                capacity=self.config.worker_capacity,
+                lease_seconds=self.config.lease_seconds,
+            )
+            self._tasks.append(asyncio.create_task(self.worker.run()))
+        if self.with_scheduler:
+            self.scheduler = Scheduler(self.db, self.catalog, self.fire_tick)
+            self._tasks.append(asyncio.create_task(self.scheduler.run()))
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.worker is not None:
+            await self.worker.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.http is not None:
+            await self.http.aclose()
+        self.writer.stop()
+        self.db.close()
+
+    async def _refresh_catalog(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                if await asyncio.to_thread(self.catalog.refresh) and self.worker:
+                    self.worker.wake()
+            except Exception:  # noqa: BLE001 - keep serving the last good catalog
+                log.exception("reloading workflows failed")
+
+    # Creating runs ----------------------------------------------------------------------
+
+    async def ingest(
+        self,
+        workflow: WorkflowRow,
+        event: dict[str, Any],
+        *,
+        trigger: str = "http",
+        response: asyncio.Future[HttpResponse | None] | None = None,
+    ) -> NewRun:
+        """Commit an event and its run; returns once both are durable.
+
+        With `response`, a step calling http.respond resolves that future (None when the
+        run ends without responding).
+        """
+        new = NewRun(
+            event_id=new_id(),
+            run_id=new_id(),
+            workflow_id=workflow.id,
+            version=workflow.current_version,
+            payload=orjson.dumps(event).decode(),
+            received_at=time.time(),
+        )
+        if response is not None:
+            self.responders[new.run_id] = response
+            response.add_done_callback(lambda _f: self.responders.pop(new.run_id, None))
+        try:
+            await self.writer.write(Batch(new.statements()))
+        except BaseException:
+            self.responders.pop(new.run_id, None)
+            raise
+        metrics.events_ingested.labels(trigger).inc()
+        if self.worker is not None:
+            self.worker.wake()
+        return new
+
+    async def fire_tick(self, workflow_id: str, tick: float, missed: int, event: dict) -> bool:
+        row = self.catalog.workflows[workflow_id]
+        new = NewRun(
+            event_id=new_id(),
+            run_id=new_id(),
+            workflow_id=workflow_id,
+            version=row.current_version,
+            payload=orjson.dumps(event).decode(),
+            received_at=time.time(),
+        )
+        tick_row = (
+            "INSERT INTO schedule_ticks (workflow_id, tick, missed, run_id) VALUES (?, ?, ?, ?)",
+            (workflow_id, tick, missed, new.run_id),
+        )
+        try:
+            await self.writer.write(Batch([tick_row, *new.statements()]))
+        except Exception:  # noqa: BLE001 - another scheduler fired this tick first
+            log.info("tick %s of %s was already fired elsewhere", tick, row.name)
+            return False
+        metrics.events_ingested.labels("schedule").inc()
+        if self.worker is not None:
+            self.worker.wake()
+        return True
+
+    async def replay(self, run_id: str, version: int | None = None) -> NewRun:
+        """Queue a new run of the event behind `run_id`, on `version` (default: current)."""
+        found = self.db.fetchone("SELECT event_id, workflow_id FROM runs WHERE id = ?", (run_id,))
+        if found is None:
+            raise KeyError(f"no run {run_id}")
+        event_id, workflow_id = found
+        row = self.catalog.workflows.get(workflow_id)
+        if row is None:
+            raise KeyError(f"the workflow of run {run_id} no longer exists")
+        version = version or row.current_version
+        self.catalog.compiled(workflow_id, version)  # the version must exist and compile
+        new = NewRun(
+            event_id=event_id,
+            run_id=new_id(),
+            workflow_id=workflow_id,
+            version=version,
+            payload="",
+            received_at=time.time(),
+            replay_of=run_id,
+            new_event=False,
+        )
+        await self.writer.write(Batch(new.statements()))
+        if self.worker is not None:
+            self.worker.wake()
+        return new
+
+    async def run_now(
+        self,
+        workflow: WorkflowRow,
+        event: dict[str, Any],
+        version: int | None = None,
+        test: bool = True,
+    ) -> str:
+        """Execute one run inline (for `relayflow test`), returning its run id."""
+        assert self.runner is not None
+        new = NewRun(
+            event_id=new_id(),
+            run_id=new_id(),
+            workflow_id=workflow.id,
+            version=version or workflow.current_version,
+            payload=orjson.dumps(event).decode(),
+            received_at=time.time(),
+            test=test,
+            lease_owner=self.owner,
+            lease_expires=time.time() + 3600,
+        )
+        claimed = await self.writer.write(
+            Batch(new.statements(), then=lambda cur, db: load_runs(cur, db, [new.run_id]))
+        )
+        compiled = self.catalog.compiled(workflow.id, new.version)
+        await self.runner.execute(claimed[0], compiled)
+        return new.run_id

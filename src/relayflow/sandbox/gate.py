@@ -1,0 +1,80 @@
+"""The gate in front of every CleverTap API call: stats, auth, concurrency cap, faults.
+
+Only paths under /1/ and /v1/ pass through it; the dashboard and /_sandbox/ do not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
+from relayflow.sandbox.faults import FAULT_STATUSES
+from relayflow.sandbox.web import ACCOUNT_SCOPE_KEY, fail
+
+if TYPE_CHECKING:
+    from relayflow.sandbox.app import SandboxState
+
+API_PREFIXES = ("/1/", "/v1/")
+
+
+class ApiGate:
+    """ASGI middleware: count, authenticate, cap in-flight requests per account, inject faults."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        stats = self.state.stats
+        stats.request_started(scope["path"])
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._gate(scope, receive, send_and_note)
+        finally:
+            stats.request_finished(status)
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
+        account = self._authenticate(Headers(scope=scope))
+        if account is None:
+            await fail("Invalid Credentials", 401)(scope, receive, send)
+            return
+        stats = self.state.stats
+        if stats.in_flight[account] >= MAX_CONCURRENT_REQUESTS:
+            await fail("Too many concurrent requests", 429)(scope, receive, send)
+            return
+        stats.enter(account)
+        try:
+            faults = self.state.faults
+            if faults.latency_ms:
+                await asyncio.sleep(faults.latency_ms / 1000)
+            failure = faults.next_failure()
+            if failure is not None:
+                await fail(FAULT_STATUSES[failure], failure)(scope, receive, send)
+                return
+            scope[ACCOUNT_SCOPE_KEY] = account
+            await self.app(scope, receive, send)
+        finally:
+            stats.leave(account)
+
+    def _authenticate(self, headers: Headers) -> str | None:
+        account = headers.get("x-clevertap-account-id", "")
+        passcode = headers.get("x-clevertap-passcode", "")
+        expected = self.state.accounts.get(account)
+        if expected is None or not hmac.compare_digest(passcode.encode(), expected.encode()):
+            return None
+        return account

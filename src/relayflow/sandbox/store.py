@@ -1,0 +1,536 @@
+"""The sandbox's SQLite storage: profiles, events and campaign targets, per account.
+
+One connection guarded by a lock: the sandbox is a single process and SQLite has one
+writer anyway. Each upload is one transaction of batched statements.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from relayflow.sandbox.profile_ops import apply_profile_data
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS profiles (
+    pk INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    identity TEXT,
+    fbid TEXT,
+    gpid TEXT,
+    email TEXT,
+    name TEXT,
+    data TEXT NOT NULL,
+    tokens TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS profiles_object_id ON profiles (account, object_id);
+CREATE UNIQUE INDEX IF NOT EXISTS profiles_identity ON profiles (account, identity);
+CREATE INDEX IF NOT EXISTS profiles_fbid ON profiles (account, fbid);
+CREATE INDEX IF NOT EXISTS profiles_gpid ON profiles (account, gpid);
+CREATE INDEX IF NOT EXISTS profiles_email ON profiles (account, email);
+CREATE TABLE IF NOT EXISTS events (
+    pk INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    profile_pk INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (account, name, ts);
+CREATE INDEX IF NOT EXISTS events_by_profile ON events (profile_pk, ts);
+CREATE TABLE IF NOT EXISTS targets (
+    account TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    estimate INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    scheduled_at INTEGER NOT NULL,
+    PRIMARY KEY (account, id)
+);
+"""
+
+# Record field -> column, in the order clients pick an identity (identity || FBID || GPID ||
+# objectId); the sandbox resolves a record to a profile in the same order.
+ID_COLUMNS = (
+    ("identity", "identity"),
+    ("FBID", "fbid"),
+    ("GPID", "gpid"),
+    ("objectId", "object_id"),
+)
+_PROFILE_COLUMNS = (
+    "pk, object_id, identity, fbid, gpid, email, name, data, tokens, created_at, updated_at"
+)
+_CHUNK = 500
+
+
+@dataclass
+class Profile:
+    """A stored profile; `data` is its profileData."""
+
+    pk: int | None
+    object_id: str
+    identity: str | None = None
+    fbid: str | None = None
+    gpid: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    tokens: list[dict[str, Any]] = field(default_factory=list)
+    created_at: int = 0
+    updated_at: int = 0
+    dirty: bool = False
+
+    @property
+    def email(self) -> str | None:
+        value = self.data.get("Email")
+        return value if isinstance(value, str) else None
+
+    @property
+    def name(self) -> str | None:
+        value = self.data.get("Name")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A stored event with the pk of its profile."""
+
+    pk: int
+    profile_pk: int
+    name: str
+    ts: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    name: str
+    count: int
+    first_seen: int
+    last_seen: int
+
+
+def new_object_id() -> str:
+    """A CleverTap-style ID for a profile created by the API."""
+    return "-" + secrets.token_hex(16)
+
+
+class SandboxStore:
+    """Profiles, events and targets in one SQLite file; safe to call from any thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = str(path)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # The sandbox is test data: durability across power loss is not worth the fsyncs.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def wipe(self, account: str | None = None) -> None:
+        """Delete all data, or one account's."""
+        with self._lock, self._conn:
+            for table in ("events", "profiles", "targets"):
+                if account is None:
+                    self._conn.execute(f"DELETE FROM {table}")
+                else:
+                    self._conn.execute(f"DELETE FROM {table} WHERE account = ?", (account,))
+
+    # -- upload ---------------------------------------------------------------------------
+
+    def apply_upload(self, account: str, records: list[dict[str, Any]], now: int) -> None:
+        """Upsert profiles and insert events for valid upload records, in one transaction."""
+        with self._lock, self._conn:
+            index = _ProfileIndex(self._load_for_records(account, records))
+            events: list[tuple[Profile, str, int, bytes]] = []
+            for record in records:
+                profile = index.resolve(record) or index.create(record, now)
+                index.attach(profile, record)
+                ts = record.get("ts") or now
+                kind = record["type"]
+                if kind == "profile":
+                    profile.data = apply_profile_data(profile.data, record["profileData"])
+                elif kind == "event":
+                    events.append((profile, record["evtName"], ts, orjson.dumps(record["evtData"])))
+                else:
+                    _add_token(profile, record["tokenData"])
+                profile.updated_at = max(profile.updated_at, ts)
+                profile.dirty = True
+            self._write(account, index.profiles(), events)
+
+    def _load_for_records(self, account: str, records: list[dict[str, Any]]) -> list[Profile]:
+        wanted: dict[str, set[str]] = {column: set() for _, column in ID_COLUMNS}
+        for record in records:
+            for name, column in ID_COLUMNS:
+                value = record.get(name)
+                if value is not None and value != "":
+                    wanted[column].add(str(value))
+        found: dict[int, Profile] = {}
+        for column, values in wanted.items():
+            for chunk in _chunks(sorted(values)):
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT {_PROFILE_COLUMNS} FROM profiles "
+                    f"WHERE account = ? AND {column} IN ({marks})",
+                    (account, *chunk),
+                )
+                for row in rows:
+                    found.setdefault(row[0], _profile_from_row(row))
+        return list(found.values())
+
+    def _write(
+        self, account: str, profiles: list[Profile], events: list[tuple[Profile, str, int, bytes]]
+    ) -> None:
+        created = [p for p in profiles if p.pk is None]
+        changed = [p for p in profiles if p.pk is not None and p.dirty]
+        if created:
+            (top,) = self._conn.execute("SELECT coalesce(max(pk), 0) FROM profiles").fetchone()
+            for offset, profile in enumerate(created, start=1):
+                profile.pk = top + offset
+            self._conn.executemany(
+                "INSERT INTO profiles (pk, account, object_id, identity, fbid, gpid, email, name,"
+                " data, tokens, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (p.pk, account, p.object_id, *_profile_values(p), p.created_at, p.updated_at)
+                    for p in created
+                ],
+            )
+        if changed:
+            self._conn.executemany(
+                "UPDATE profiles SET object_id = ?, identity = ?, fbid = ?, gpid = ?, email = ?,"
+                " name = ?, data = ?, tokens = ?, updated_at = ? WHERE pk = ?",
+                [(p.object_id, *_profile_values(p), p.updated_at, p.pk) for p in changed],
+            )
+        if events:
+            self._conn.executemany(
+                "INSERT INTO events (account, profile_pk, name, ts, data) VALUES (?,?,?,?,?)",
+                [(account, p.pk, name, ts, data) for p, name, ts, data in events],
+            )
+
+    # -- profiles -------------------------------------------------------------------------
+
+    def find_profile(self, account: str, column: str, value: str) -> Profile | None:
+        """The profile whose `column` (identity, email, object_id, fbid, gpid) is `value`."""
+        if column not in {"identity", "email", "object_id", "fbid", "gpid"}:
+            raise ValueError(f"cannot look profiles up by {column!r}")
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE account = ? AND {column} = ?"
+                " ORDER BY updated_at DESC LIMIT 1",
+                (account, value),
+            ).fetchone()
+        return _profile_from_row(row) if row else None
+
+    def profiles_by_pks(self, pks: list[int]) -> list[Profile]:
+        """Profiles in the order of `pks` (missing ones, e.g. deleted since, are left out)."""
+        found: dict[int, Profile] = {}
+        with self._lock:
+            for chunk in _chunks(pks):
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE pk IN ({marks})", chunk
+                )
+                found.update((row[0], _profile_from_row(row)) for row in rows)
+        return [found[pk] for pk in pks if pk in found]
+
+    def event_summaries(self, profile_pks: list[int]) -> dict[int, list[EventSummary]]:
+        """Per profile pk: count, first and last ts of each event name."""
+        result: dict[int, list[EventSummary]] = {pk: [] for pk in profile_pks}
+        with self._lock:
+            for chunk in _chunks(profile_pks):
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    "SELECT profile_pk, name, count(*), min(ts), max(ts) FROM events"
+                    f" WHERE profile_pk IN ({marks}) GROUP BY profile_pk, name ORDER BY name",
+                    chunk,
+                )
+                for pk, name, count, first, last in rows:
+                    result[pk].append(EventSummary(name, count, first, last))
+        return result
+
+    def delete_profiles(self, account: str, column: str, values: list[str]) -> int:
+        """Delete profiles by identity or object_id, with their events; return how many."""
+        if column not in {"identity", "object_id"}:
+            raise ValueError(f"cannot delete profiles by {column!r}")
+        with self._lock, self._conn:
+            marks = ",".join("?" * len(values))
+            pks = [
+                pk
+                for (pk,) in self._conn.execute(
+                    f"SELECT pk FROM profiles WHERE account = ? AND {column} IN ({marks})",
+                    (account, *values),
+                )
+            ]
+            self._conn.executemany("DELETE FROM events WHERE profile_pk = ?", [(p,) for p in pks])
+            self._conn.executemany("DELETE FROM profiles WHERE pk = ?", [(p,) for p in pks])
+        return len(pks)
+
+    def profile_pks(
+        self, account: str, event_name: str | None = None, start: int = 0, end: int = 2**62
+    ) -> list[int]:
+        """Profiles that raised `event_name` between start and end (all profiles without it)."""
+        with self._lock:
+            if event_name is None:
+                rows = self._conn.execute(
+                    "SELECT pk FROM profiles WHERE account = ? ORDER BY pk", (account,)
+                )
+            else:
+                rows = self._conn.execute(
+                    "SELECT DISTINCT profile_pk FROM events WHERE account = ? AND name = ?"
+                    " AND ts BETWEEN ? AND ? ORDER BY profile_pk",
+                    (account, event_name, start, end),
+                )
+            return [pk for (pk,) in rows]
+
+    def search_profiles(self, account: str, text: str, limit: int, offset: int) -> list[Profile]:
+        """Profiles whose identity or email contains `text`, most recently updated first."""
+        pattern = f"%{text}%"
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE account = ?"
+                " AND (? = '' OR identity LIKE ? OR email LIKE ? OR object_id LIKE ?)"
+                " ORDER BY updated_at DESC, pk DESC LIMIT ? OFFSET ?",
+                (account, text, pattern, pattern, pattern, limit, offset),
+            ).fetchall()
+        return [_profile_from_row(row) for row in rows]
+
+    def count_profiles(self, account: str) -> int:
+        with self._lock:
+            (count,) = self._conn.execute(
+                "SELECT count(*) FROM profiles WHERE account = ?", (account,)
+            ).fetchone()
+        return count
+
+    # -- events ---------------------------------------------------------------------------
+
+    def event_pks(self, account: str, event_name: str, start: int, end: int) -> list[int]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT pk FROM events WHERE account = ? AND name = ? AND ts BETWEEN ? AND ?"
+                " ORDER BY ts, pk",
+                (account, event_name, start, end),
+            )
+            return [pk for (pk,) in rows]
+
+    def events_by_pks(self, pks: list[int]) -> list[Event]:
+        found: dict[int, Event] = {}
+        with self._lock:
+            for chunk in _chunks(pks):
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT pk, profile_pk, name, ts, data FROM events WHERE pk IN ({marks})",
+                    chunk,
+                )
+                found.update((row[0], _event_from_row(row)) for row in rows)
+        return [found[pk] for pk in pks if pk in found]
+
+    def events_of_profile(self, profile_pk: int, limit: int) -> list[Event]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT pk, profile_pk, name, ts, data FROM events WHERE profile_pk = ?"
+                " ORDER BY ts DESC, pk DESC LIMIT ?",
+                (profile_pk, limit),
+            ).fetchall()
+        return [_event_from_row(row) for row in rows]
+
+    def count_events(self, account: str, event_name: str, start: int, end: int) -> int:
+        with self._lock:
+            (count,) = self._conn.execute(
+                "SELECT count(*) FROM events WHERE account = ? AND name = ? AND ts BETWEEN ? AND ?",
+                (account, event_name, start, end),
+            ).fetchone()
+        return count
+
+    def count_event_profiles(self, account: str, event_name: str, start: int, end: int) -> int:
+        with self._lock:
+            (count,) = self._conn.execute(
+                "SELECT count(DISTINCT profile_pk) FROM events"
+                " WHERE account = ? AND name = ? AND ts BETWEEN ? AND ?",
+                (account, event_name, start, end),
+            ).fetchone()
+        return count
+
+    def daily_event_counts(self, account: str, since: int) -> list[tuple[str, str, int]]:
+        """(event name, UTC day YYYY-MM-DD, count) for events since the epoch second `since`."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT name, date(ts, 'unixepoch') AS day, count(*) FROM events"
+                " WHERE account = ? AND ts >= ? GROUP BY name, day ORDER BY name, day",
+                (account, since),
+            ).fetchall()
+
+    def last_event_ts(self, account: str) -> int | None:
+        with self._lock:
+            (ts,) = self._conn.execute(
+                "SELECT max(ts) FROM events WHERE account = ?", (account,)
+            ).fetchone()
+        return ts
+
+    # -- targets (campaigns) ----------------------------------------------------------------
+
+    def create_target(
+        self, account: str, name: str, payload: dict, estimate: int, now: int, scheduled_at: int
+    ) -> int:
+        with self._lock, self._conn:
+            (top,) = self._conn.execute(
+                "SELECT coalesce(max(id), 0) FROM targets WHERE account = ?", (account,)
+            ).fetchone()
+            # CleverTap target ids are large integers; start high so they look the part.
+            target_id = max(top, 1_000_000_000) + 1
+            self._conn.execute(
+                "INSERT INTO targets VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    account,
+                    target_id,
+                    name,
+                    "scheduled",
+                    orjson.dumps(payload),
+                    estimate,
+                    now,
+                    scheduled_at,
+                ),
+            )
+        return target_id
+
+    def targets(self, account: str, start: int = 0, end: int = 2**62) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, name, status, payload, estimate, created_at, scheduled_at"
+                " FROM targets WHERE account = ? AND created_at BETWEEN ? AND ? ORDER BY id",
+                (account, start, end),
+            ).fetchall()
+        return [_target_from_row(row) for row in rows]
+
+    def target(self, account: str, target_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, name, status, payload, estimate, created_at, scheduled_at"
+                " FROM targets WHERE account = ? AND id = ?",
+                (account, target_id),
+            ).fetchone()
+        return _target_from_row(row) if row else None
+
+    def set_target_status(self, account: str, target_id: int, status: str) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE targets SET status = ? WHERE account = ? AND id = ?",
+                (status, account, target_id),
+            )
+
+
+class _ProfileIndex:
+    """The profiles one upload touches, found by any of their identity fields."""
+
+    def __init__(self, loaded: Iterable[Profile]) -> None:
+        self._by: dict[str, dict[str, Profile]] = {column: {} for _, column in ID_COLUMNS}
+        self._all: list[Profile] = []
+        for profile in loaded:
+            self._add(profile)
+
+    def _add(self, profile: Profile) -> None:
+        self._all.append(profile)
+        for _, column in ID_COLUMNS:
+            value = getattr(profile, column)
+            if value is not None:
+                self._by[column].setdefault(value, profile)
+
+    def resolve(self, record: dict[str, Any]) -> Profile | None:
+        for name, column in ID_COLUMNS:
+            value = record.get(name)
+            if value is not None and value != "":
+                profile = self._by[column].get(str(value))
+                if profile is not None:
+                    return profile
+        return None
+
+    def create(self, record: dict[str, Any], now: int) -> Profile:
+        object_id = record.get("objectId") or new_object_id()
+        ts = record.get("ts") or now
+        profile = Profile(pk=None, object_id=object_id, created_at=ts, updated_at=ts)
+        self._add(profile)
+        return profile
+
+    def attach(self, profile: Profile, record: dict[str, Any]) -> None:
+        """Give the profile the record's other identity fields that no other profile holds."""
+        for name, column in ID_COLUMNS:
+            value = record.get(name)
+            if value is None or value == "" or getattr(profile, column) is not None:
+                continue
+            if str(value) not in self._by[column]:
+                setattr(profile, column, str(value))
+                self._by[column][str(value)] = profile
+
+    def profiles(self) -> list[Profile]:
+        return self._all
+
+
+def _add_token(profile: Profile, token: dict[str, Any]) -> None:
+    tokens = [t for t in profile.tokens if t.get("id") != token["id"]]
+    profile.tokens = [*tokens, {"id": token["id"], "type": token["type"]}]
+
+
+def _profile_values(p: Profile) -> tuple[Any, ...]:
+    return (
+        p.identity,
+        p.fbid,
+        p.gpid,
+        p.email,
+        p.name,
+        orjson.dumps(p.data),
+        orjson.dumps(p.tokens),
+    )
+
+
+def _profile_from_row(row: tuple[Any, ...]) -> Profile:
+    pk, object_id, identity, fbid, gpid, _email, _name, data, tokens, created, updated = row
+    return Profile(
+        pk=pk,
+        object_id=object_id,
+        identity=identity,
+        fbid=fbid,
+        gpid=gpid,
+        data=orjson.loads(data),
+        tokens=orjson.loads(tokens),
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def _event_from_row(row: tuple[Any, ...]) -> Event:
+    pk, profile_pk, name, ts, data = row
+    return Event(pk=pk, profile_pk=profile_pk, name=name, ts=ts, data=orjson.loads(data))
+
+
+def _target_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    target_id, name, status, payload, estimate, created_at, scheduled_at = row
+    return {
+        "id": target_id,
+        "name": name,
+        "status": status,
+        "payload": orjson.loads(payload),
+        "estimate": estimate,
+        "created_at": created_at,
+        "scheduled_at": scheduled_at,
+    }
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]

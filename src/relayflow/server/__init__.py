@@ -1,0 +1,1 @@
+"""The ASGI application: webhooks, the JSON API, health, metrics and the start page."""

@@ -1,0 +1,220 @@
+"""`/hooks/<path>`: turn any HTTP request into an event, acknowledged once it is durable.
+
+Checks happen before anything is stored: unknown or paused path (404), bearer token
+(401), body size (413), JSON syntax and depth (400). Only then are the event and its run
+committed (grouped with other requests) and the 200 sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import os
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from relayflow import metrics
+from relayflow.engine.context import HttpResponse
+from relayflow.model.workflow import HttpTrigger
+from relayflow.runtime import Runtime
+
+JSON_TYPES = ("application/json", "+json")
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _refuse(status: int, message: str, **extra: Any) -> JSONResponse:
+    metrics.hook_rejected.labels(str(status)).inc()
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _expected_token(trigger: HttpTrigger) -> str | None:
+    token = trigger.token
+    if token and token.startswith("env:"):
+        return os.environ.get(token[4:])
+    return token
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"the body is {declared} bytes; this endpoint accepts {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(
+                413, f"the body is larger than the {limit} bytes this endpoint accepts"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _depth_ok(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+async def _parse_body(request: Request, raw: bytes, max_depth: int) -> tuple[Any, dict]:
+    """The event's `body`, plus extra fields (e.g. `body_base64` for binary data)."""
+    if not raw:
+        return None, {}
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype.endswith(JSON_TYPES) or ctype == "application/json":
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(
+                400, f"the body is not valid JSON ({exc}); fix it or send another Content-Type"
+            ) from None
+        if not _depth_ok(body, max_depth):
+            raise BadRequest(400, f"the JSON body is nested deeper than {max_depth} levels")
+        return body, {}
+    if ctype == "application/x-www-form-urlencoded":
+        return _fields(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), {}
+    if ctype == "multipart/form-data":
+        request._body = raw  # noqa: SLF001 - let Starlette parse the body we already read
+        form = await request.form()
+        items = []
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                items.append((key, value))
+            else:
+                content = await value.read()
+                items.append(
+                    (
+                        key,
+                        {
+                            "filename": value.filename,
+                            "content_type": value.content_type,
+                            "size": len(content),
+                        },
+                    )
+                )
+        return _fields(items), {}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, {"body_base64": base64.b64encode(raw).decode()}
+    if not ctype and text[:1] in "{[":
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return text, {}
+        if _depth_ok(parsed, max_depth):
+            return parsed, {}
+    return text, {}
+
+
+def _fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in items:
+        if key in out:
+            existing = out[key]
+            out[key] = existing + [value] if isinstance(existing, list) else [existing, value]
+        else:
+            out[key] = value
+    return out
+
+
+def make_hook_endpoint(runtime: Runtime):
+    config = runtime.config
+
+    async def hook(request: Request) -> Response:
+        path = request.path_params["path"].strip("/")
+        workflow = runtime.catalog.routes.get(path)
+        if workflow is None or not workflow.active:
+            state = "paused" if workflow is not None else "unknown"
+            return _refuse(404, f"no active workflow listens on /hooks/{path} ({state})")
+        if request.method == "OPTIONS":
+            return Response(
+                status_code=204,
+                headers={
+                    "access-control-allow-origin": "*",
+                    "access-control-allow-methods": "*",
+                    "access-control-allow-headers": "*",
+                },
+            )
+        compiled = runtime.catalog.compiled(workflow.id, workflow.current_version)
+        trigger = compiled.workflow.trigger.http
+        assert trigger is not None
+        if trigger.auth == "token":
+            expected = _expected_token(trigger)
+            given = request.headers.get("authorization", "")
+            if not expected or not hmac.compare_digest(given, f"Bearer {expected}"):
+                return _refuse(401, "this endpoint needs Authorization: Bearer <token>")
+        try:
+            raw = await _read_body(request, config.body_limit)
+            body, extra = await _parse_body(request, raw, config.max_json_depth)
+        except BadRequest as exc:
+            return _refuse(exc.status, exc.message)
+        client = request.client
+        event = {
+            "method": request.method,
+            "path": "/" + path,
+            "query": _fields(parse_qsl(request.url.query, keep_blank_values=True)),
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "body": body,
+            **extra,
+            "client_ip": request.headers.get("x-forwarded-for", client.host if client else None),
+            "url": str(request.url),
+        }
+        if trigger.respond == "immediately":
+            new = await runtime.ingest(workflow, event)
+            return JSONResponse({"ok": True, "event_id": new.event_id, "run_id": new.run_id})
+        waiting: asyncio.Future[HttpResponse | None] = asyncio.get_running_loop().create_future()
+        new = await runtime.ingest(workflow, event, response=waiting)
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(waiting), trigger.response_timeout)
+        except TimeoutError:
+            waiting.cancel()
+            return JSONResponse(
+                {
+                    "error": f"the workflow did not respond within {trigger.response_timeout:g}s;"
+                    " the run goes on",
+                    "event_id": new.event_id,
+                    "run_id": new.run_id,
+                },
+                status_code=504,
+            )
+        if answer is None:
+            return JSONResponse(
+                {
+                    "error": "the workflow ended without an http.respond step answering",
+                    "event_id": new.event_id,
+                    "run_id": new.run_id,
+                },
+                status_code=502,
+            )
+        return _to_response(answer)
+
+    return hook
+
+
+def _to_response(answer: HttpResponse) -> Response:
+    body = answer.body
+    headers = dict(answer.headers)
+    if isinstance(body, dict | list) or body is None:
+        return JSONResponse(body, status_code=answer.status, headers=headers)
+    if isinstance(body, bytes):
+        return Response(body, status_code=answer.status, headers=headers)
+    media = headers.pop("content-type", None) or "text/plain; charset=utf-8"
+    return Response(str(body), status_code=answer.status, headers=headers, media_type=media)

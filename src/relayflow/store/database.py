@@ -1,0 +1,132 @@
+"""Connections to the one database a relayflow installation uses: SQLite or PostgreSQL.
+
+Schema and migrations go through SQLAlchemy and Alembic; the hot paths use raw DB-API
+connections with prebuilt statements (DESIGN §6), written once with `?` placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class Database:
+    """Knows the dialect, opens raw connections, and keeps one reader connection per thread."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.dialect = "sqlite"
+            self.path = url[len("sqlite:///") :]
+        elif url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            self.dialect = "postgresql"
+            self.path = ""
+        else:
+            raise ValueError(
+                f"database URL {url!r} is not supported; use sqlite:///PATH or postgresql://..."
+            )
+        self._local = threading.local()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def sql(self, text: str) -> str:
+        """Adapt a `?`-placeholder statement to the driver's parameter style."""
+        return _PLACEHOLDER.sub("%s", text) if self.is_postgres else text
+
+    def connect(self) -> Any:
+        if self.is_postgres:
+            import psycopg
+
+            dsn = self.url.replace("postgresql+psycopg://", "postgresql://")
+            return psycopg.connect(dsn, autocommit=False)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def sqlalchemy_url(self) -> str:
+        if self.is_postgres:
+            rest = self.url.split("://", 1)[1]
+            return f"postgresql+psycopg://{rest}"
+        return self.url
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent, safe to call at every start)."""
+        if not self.is_postgres:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        engine = create_engine(self.sqlalchemy_url())
+        try:
+            with engine.begin() as conn:
+                if self.is_postgres:
+                    # Two processes starting at once must not both create the tables.
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7270001)")
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        finally:
+            engine.dispose()
+
+    # Reads -----------------------------------------------------------------------------
+
+    def _reader(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.connect()
+            if self.is_postgres:
+                conn.autocommit = True
+            self._local.conn = conn
+        return conn
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        conn = self._reader()
+        cur = conn.execute(self.sql(sql), tuple(params))
+        return list(cur.fetchall())
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def fetchdicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        conn = self._reader()
+        cur = conn.execute(self.sql(sql), tuple(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A one-off write in its own transaction, for the CLI and administrative calls."""
+        self.execute_many([(sql, params)])
+
+    def execute_many(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        conn = self.connect()
+        try:
+            if not self.is_postgres:
+                conn.execute("BEGIN IMMEDIATE")
+            for sql, params in statements:
+                conn.execute(self.sql(sql), tuple(params))
+            conn.commit() if self.is_postgres else conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,247 @@
+"""Hot-path statements for events, runs and step results: prebuilt SQL, batched writes.
+
+Each function returns a `Batch` for the writer; `claim` runs inside the writer's
+transaction so claiming, reading the event and resuming state is one round trip.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from relayflow.store.database import Database
+from relayflow.store.writer import Batch
+
+INSERT_EVENT = (
+    "INSERT INTO events (id, workflow_id, received_at, payload, test) VALUES (?, ?, ?, ?, ?)"
+)
+INSERT_RUN = (
+    "INSERT INTO runs (id, event_id, workflow_id, version, status, created_at, available_at,"
+    " next_step, lease_owner, lease_expires, claims, test, replay_of)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, ?, ?)"
+)
+UPSERT_STEP = (
+    "INSERT INTO step_results (run_id, step_index, step_name, status, inputs, return_value,"
+    " exports, logs, error, attempts, started_at, finished_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (run_id, step_index) DO UPDATE SET status = excluded.status,"
+    " inputs = excluded.inputs, return_value = excluded.return_value,"
+    " exports = excluded.exports, logs = excluded.logs, error = excluded.error,"
+    " attempts = excluded.attempts, started_at = excluded.started_at,"
+    " finished_at = excluded.finished_at"
+)
+ADVANCE_RUN = "UPDATE runs SET next_step = ? WHERE id = ? AND lease_owner = ?"
+FINISH_RUN = (
+    "UPDATE runs SET status = ?, next_step = ?, finished_at = ?, error = ?, lease_owner = NULL,"
+    " lease_expires = NULL WHERE id = ?"
+)
+REQUEUE_RUN = (
+    "UPDATE runs SET status = 'queued', next_step = ?, available_at = ?, lease_owner = NULL,"
+    " lease_expires = NULL WHERE id = ? AND lease_owner = ?"
+)
+RENEW_LEASES = "UPDATE runs SET lease_expires = ? WHERE lease_owner = ? AND status = 'running'"
+RELEASE_LEASES = (
+    "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"
+    " WHERE lease_owner = ? AND status = 'running'"
+)
+RECLAIM_EXPIRED = (
+    "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"
+    " WHERE status = 'running' AND lease_expires < ?"
+)
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, default=_default).decode()
+
+
+def _default(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+@dataclass
+class NewRun:
+    """An event and the run it starts, ready to be committed together."""
+
+    event_id: str
+    run_id: str
+    workflow_id: str
+    version: int
+    payload: str
+    received_at: float
+    test: bool = False
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+    replay_of: str | None = None
+    new_event: bool = True
+
+    def statements(self) -> list[tuple[str, tuple]]:
+        status = "running" if self.lease_owner else "queued"
+        stmts: list[tuple[str, tuple]] = []
+        if self.new_event:
+            stmts.append(
+                (
+                    INSERT_EVENT,
+                    (
+                        self.event_id,
+                        self.workflow_id,
+                        self.received_at,
+                        self.payload,
+                        int(self.test),
+                    ),
+                )
+            )
+        stmts.append(
+            (
+                INSERT_RUN,
+                (
+                    self.run_id,
+                    self.event_id,
+                    self.workflow_id,
+                    self.version,
+                    status,
+                    self.received_at,
+                    self.received_at,
+                    self.lease_owner,
+                    self.lease_expires,
+                    int(self.test),
+                    self.replay_of,
+                ),
+            )
+        )
+        return stmts
+
+
+@dataclass
+class ClaimedRun:
+    id: str
+    event_id: str
+    workflow_id: str
+    version: int
+    next_step: int
+    claims: int
+    test: bool
+    replay_of: str | None
+    created_at: float
+    event: dict[str, Any]
+    event_received_at: float
+    results: dict[int, dict[str, Any]]
+
+
+def claim_batch(
+    owner: str,
+    lease_seconds: float,
+    limits: dict[str, int],
+    max_runs: int,
+    reclaim: bool,
+) -> Batch:
+    """Claim up to `max_runs` ready runs, honouring each workflow's concurrency limit.
+
+    `limits` maps every workflow id to its limit; each is an index seek, so a backlog of
+    queued runs does not slow claiming down. Callers rotate the order for fairness.
+    """
+
+    def claim(cur: Any, db: Database) -> list[ClaimedRun]:
+        now = time.time()
+        if reclaim:
+            cur.execute(db.sql(RECLAIM_EXPIRED), (now,))
+        claimed_ids: list[str] = []
+        budget = max_runs
+        for workflow_id, limit in limits.items():
+            if budget <= 0:
+                break
+            if db.is_postgres:
+                # Serialises claimers per workflow so the concurrency limit holds across hosts.
+                cur.execute("SELECT id FROM workflows WHERE id = %s FOR UPDATE", (workflow_id,))
+            cur.execute(
+                db.sql("SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND status = 'running'"),
+                (workflow_id,),
+            )
+            running = cur.fetchone()[0]
+            slots = min(budget, limit - running)
+            if slots <= 0:
+                continue
+            lock = " FOR UPDATE SKIP LOCKED" if db.is_postgres else ""
+            cur.execute(
+                db.sql(
+                    "SELECT id FROM runs WHERE workflow_id = ? AND status = 'queued'"
+                    f" AND available_at <= ? ORDER BY available_at, id LIMIT ?{lock}"
+                ),
+                (workflow_id, now, slots),
+            )
+            ids = [row[0] for row in cur.fetchall()]
+            claimed_ids.extend(ids)
+            budget -= len(ids)
+        if not claimed_ids:
+            return []
+        marks = ",".join("?" * len(claimed_ids))
+        cur.execute(
+            db.sql(
+                "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires = ?,"
+                " claims = claims + 1, started_at = COALESCE(started_at, ?)"
+                f" WHERE id IN ({marks})"
+            ),
+            (owner, now + lease_seconds, now, *claimed_ids),
+        )
+        return load_runs(cur, db, claimed_ids)
+
+    return Batch(then=claim)
+
+
+def load_runs(cur: Any, db: Database, run_ids: list[str]) -> list[ClaimedRun]:
+    marks = ",".join("?" * len(run_ids))
+    cur.execute(
+        db.sql(
+            "SELECT r.id, r.event_id, r.workflow_id, r.version, r.next_step, r.claims, r.test,"
+            " r.replay_of, r.created_at, e.payload, e.received_at FROM runs r"
+            f" JOIN events e ON e.id = r.event_id WHERE r.id IN ({marks})"
+        ),
+        tuple(run_ids),
+    )
+    rows = cur.fetchall()
+    # Runs claimed before (resumed after a crash, or retrying) bring their recorded steps.
+    resumed = [row[0] for row in rows if row[4] > 0 or row[5] > 1]
+    results: dict[str, dict[int, dict[str, Any]]] = {}
+    if resumed:
+        marks = ",".join("?" * len(resumed))
+        cur.execute(
+            db.sql(
+                "SELECT run_id, step_index, step_name, status, return_value, exports, attempts"
+                f" FROM step_results WHERE run_id IN ({marks})"
+            ),
+            tuple(resumed),
+        )
+        for run_id, index, name, status, rv, exports, attempts in cur.fetchall():
+            results.setdefault(run_id, {})[index] = {
+                "name": name,
+                "status": status,
+                "return_value": loads(rv),
+                "exports": loads(exports) or {},
+                "attempts": attempts,
+            }
+    return [
+        ClaimedRun(
+            id=row[0],
+            event_id=row[1],
+            workflow_id=row[2],
+            version=row[3],
+            next_step=row[4],
+            claims=row[5],
+            test=bool(row[6]),
+            replay_of=row[7],
+            created_at=row[8],
+            event=orjson.loads(row[9]),
+            event_received_at=row[10],
+            results=results.get(row[0], {}),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,126 @@
+"""The database schema, shared by SQLite and PostgreSQL.
+
+Timestamps are epoch seconds (floats) and flags are integers so that the hot-path SQL is
+the same text on both databases.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("active", Integer, nullable=False, default=1),
+    Column("current_version", Integer, nullable=False),
+    Column("http_path", String(500), nullable=True, unique=True),
+    Column("concurrency", Integer, nullable=False, default=10),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+workflow_versions = Table(
+    "workflow_versions",
+    metadata,
+    Column("workflow_id", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("definition", Text, nullable=False),  # the validated model as JSON
+    Column("source", Text, nullable=True),  # the YAML it came from
+    Column("created_at", Float, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("workflow_id", String(32), nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("test", Integer, nullable=False, default=0),
+    Index("ix_events_workflow", "workflow_id", "received_at"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("event_id", String(32), nullable=False),
+    Column("workflow_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("available_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("next_step", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires", Float, nullable=True),
+    Column("claims", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Column("test", Integer, nullable=False, default=0),
+    Column("replay_of", String(32), nullable=True),
+    Index("ix_runs_ready", "status", "available_at"),
+    Index("ix_runs_claim", "workflow_id", "status", "available_at"),
+    Index("ix_runs_workflow", "workflow_id", "created_at"),
+    Index("ix_runs_created", "created_at"),
+    Index("ix_runs_event", "event_id"),
+)
+
+step_results = Table(
+    "step_results",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("step_index", Integer, primary_key=True),
+    Column("step_name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # succeeded | failed | retrying
+    Column("inputs", Text, nullable=True),
+    Column("return_value", Text, nullable=True),
+    Column("exports", Text, nullable=True),
+    Column("logs", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+)
+
+schedule_ticks = Table(
+    "schedule_ticks",
+    metadata,
+    Column("workflow_id", String(32), primary_key=True),
+    Column("tick", Float, primary_key=True),
+    Column("missed", Integer, nullable=False, default=0),
+    Column("run_id", String(32), nullable=True),
+    UniqueConstraint("workflow_id", "tick", name="uq_schedule_tick"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("app", String(100), nullable=False),
+    Column("fields", Text, nullable=False),  # public fields as JSON
+    Column("secrets", Text, nullable=False),  # Fernet token of the secret fields as JSON
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

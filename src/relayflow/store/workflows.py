@@ -1,0 +1,192 @@
+"""Deploying and reading workflows and their versions (ordinary queries, not the hot path)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from relayflow.ids import new_id
+from relayflow.model.workflow import Workflow
+from relayflow.store.database import Database
+from relayflow.store.runs import dumps, loads
+
+
+class DeployError(Exception):
+    """A deploy that cannot happen, e.g. an HTTP path another workflow already uses."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    name: str
+    workflow_id: str
+    version: int
+    changed: bool
+
+
+@dataclass(frozen=True)
+class WorkflowRow:
+    id: str
+    name: str
+    active: bool
+    current_version: int
+    http_path: str | None
+    concurrency: int
+    created_at: float
+    updated_at: float
+
+
+_COLUMNS = "id, name, active, current_version, http_path, concurrency, created_at, updated_at"
+
+
+def _row(row: tuple) -> WorkflowRow:
+    return WorkflowRow(row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7])
+
+
+def bump_epoch(cur: Any, db: Database) -> None:
+    """Tell running servers and workers to reload workflows (they poll this value)."""
+    cur.execute(
+        db.sql(
+            "INSERT INTO settings (key, value) VALUES ('epoch', ?) ON CONFLICT (key)"
+            " DO UPDATE SET value = excluded.value"
+        ),
+        (new_id(),),
+    )
+
+
+def read_epoch(db: Database) -> str | None:
+    row = db.fetchone("SELECT value FROM settings WHERE key = 'epoch'")
+    return row[0] if row else None
+
+
+def deploy(db: Database, workflow: Workflow, source: str | None) -> Deployed:
+    """Store `workflow` as a new version, unless it equals the current one."""
+    definition = dumps(workflow.model_dump(mode="json", by_alias=True))
+    path = workflow.trigger.http.path if workflow.trigger.http else None
+    now = time.time()
+    conn = db.connect()
+    try:
+        cur = conn.cursor()
+        if db.is_postgres:
+            cur.execute("SELECT pg_advisory_xact_lock(7270002)")
+        else:
+            cur.execute("BEGIN IMMEDIATE")
+        cur.execute(db.sql(f"SELECT {_COLUMNS} FROM workflows WHERE name = ?"), (workflow.name,))
+        found = cur.fetchone()
+        existing = _row(found) if found else None
+        if path:
+            cur.execute(db.sql("SELECT name FROM workflows WHERE http_path = ?"), (path,))
+            owner = cur.fetchone()
+            if owner and owner[0] != workflow.name:
+                raise DeployError(
+                    f"{workflow.name}: trigger.http.path {path!r} is already used by workflow"
+                    f" {owner[0]!r}; pick another path or change that workflow first"
+                )
+        if existing:
+            cur.execute(
+                db.sql(
+                    "SELECT definition FROM workflow_versions WHERE workflow_id = ? AND version = ?"
+                ),
+                (existing.id, existing.current_version),
+            )
+            current = cur.fetchone()
+            if current and current[0] == definition:
+                conn.rollback()
+                return Deployed(workflow.name, existing.id, existing.current_version, False)
+            cur.execute(
+                db.sql("SELECT MAX(version) FROM workflow_versions WHERE workflow_id = ?"),
+                (existing.id,),
+            )
+            version = (cur.fetchone()[0] or 0) + 1
+            workflow_id = existing.id
+            cur.execute(
+                db.sql(
+                    "UPDATE workflows SET current_version = ?, http_path = ?, concurrency = ?,"
+                    " updated_at = ? WHERE id = ?"
+                ),
+                (version, path, workflow.settings.concurrency, now, workflow_id),
+            )
+        else:
+            workflow_id, version = new_id(), 1
+            cur.execute(
+                db.sql(
+                    "INSERT INTO workflows (id, name, active, current_version, http_path,"
+                    " concurrency, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    workflow_id,
+                    workflow.name,
+                    version,
+                    path,
+                    workflow.settings.concurrency,
+                    now,
+                    now,
+                ),
+            )
+        cur.execute(
+            db.sql(
+                "INSERT INTO workflow_versions (workflow_id, version, definition, source,"
+                " created_at) VALUES (?, ?, ?, ?, ?)"
+            ),
+            (workflow_id, version, definition, source, now),
+        )
+        bump_epoch(cur, db)
+        conn.commit() if db.is_postgres else cur.execute("COMMIT")
+        return Deployed(workflow.name, workflow_id, version, True)
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def list_workflows(db: Database) -> list[WorkflowRow]:
+    return [_row(r) for r in db.fetchall(f"SELECT {_COLUMNS} FROM workflows ORDER BY name")]
+
+
+def get_workflow(db: Database, name: str) -> WorkflowRow | None:
+    row = db.fetchone(f"SELECT {_COLUMNS} FROM workflows WHERE name = ?", (name,))
+    return _row(row) if row else None
+
+
+def get_workflow_by_id(db: Database, workflow_id: str) -> WorkflowRow | None:
+    row = db.fetchone(f"SELECT {_COLUMNS} FROM workflows WHERE id = ?", (workflow_id,))
+    return _row(row) if row else None
+
+
+def get_version(db: Database, workflow_id: str, version: int) -> tuple[Workflow, str | None]:
+    row = db.fetchone(
+        "SELECT definition, source FROM workflow_versions WHERE workflow_id = ? AND version = ?",
+        (workflow_id, version),
+    )
+    if row is None:
+        raise KeyError(f"workflow {workflow_id} has no version {version}")
+    return Workflow.model_validate(loads(row[0])), row[1]
+
+
+def list_versions(db: Database, workflow_id: str) -> list[dict[str, Any]]:
+    return db.fetchdicts(
+        "SELECT version, created_at FROM workflow_versions WHERE workflow_id = ?"
+        " ORDER BY version DESC",
+        (workflow_id,),
+    )
+
+
+def set_active(db: Database, name: str, active: bool) -> WorkflowRow:
+    row = get_workflow(db, name)
+    if row is None:
+        raise KeyError(name)
+    conn = db.connect()
+    try:
+        cur = conn.cursor()
+        if not db.is_postgres:
+            cur.execute("BEGIN IMMEDIATE")
+        cur.execute(
+            db.sql("UPDATE workflows SET active = ?, updated_at = ? WHERE id = ?"),
+            (int(active), time.time(), row.id),
+        )
+        bump_epoch(cur, db)
+        conn.commit() if db.is_postgres else cur.execute("COMMIT")
+    finally:
+        conn.close()
+    return get_workflow(db, name)  # type: ignore[return-value]

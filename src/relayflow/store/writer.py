@@ -1,0 +1,182 @@
+"""Grouped commits: one writer thread turns many concurrent writes into few transactions.
+
+Every caller hands over a `Batch` (statements, and optionally a function run inside the
+transaction) and waits for its commit. The thread drains whatever has queued up while the
+previous commit was being synced, runs it all as one transaction (same statements merged
+into one `executemany`), commits once, then wakes every caller. If the grouped
+transaction fails, each batch is retried on its own so one bad write cannot fail others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from relayflow.store.database import Database
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 2000
+
+
+@dataclass
+class Batch:
+    """Writes that must commit together. `then` runs last, inside the same transaction."""
+
+    statements: Sequence[tuple[str, Sequence[Any]]] = ()
+    then: Callable[[Any, Database], Any] | None = None
+    _done: Callable[[Any, BaseException | None], None] | None = field(default=None, repr=False)
+
+
+class Writer:
+    """The single writer of one process. Start it, `await write(batch)`, stop it."""
+
+    def __init__(self, db: Database, on_commit: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._on_commit = on_commit
+        self.commits = 0
+        self.batches = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="relayflow-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    async def write(self, batch: Batch) -> Any:
+        """Commit `batch` (grouped with others) and return what its `then` returned."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, fut, result, error)
+
+        batch._done = done
+        self._queue.put(batch)
+        return await fut
+
+    def write_blocking(self, batch: Batch) -> Any:
+        """The same as `write`, for callers outside an event loop."""
+        box: dict[str, Any] = {}
+        event = threading.Event()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            box["result"], box["error"] = result, error
+            event.set()
+
+        batch._done = done
+        self._queue.put(batch)
+        event.wait()
+        if box["error"] is not None:
+            raise box["error"]
+        return box["result"]
+
+    # The thread --------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        conn = self.db.connect()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                group = [first]
+                stopping = False
+                while len(group) < MAX_GROUP:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stopping = True
+                        break
+                    group.append(nxt)
+                conn = self._commit_group(conn, group)
+                if stopping:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _commit_group(self, conn: Any, group: list[Batch]) -> Any:
+        try:
+            results = self._transaction(conn, group)
+        except Exception:
+            log.debug("grouped commit failed, retrying %d batches one by one", len(group))
+            conn = self._reset(conn)
+            for batch in group:
+                try:
+                    (result,) = self._transaction(conn, [batch])
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    conn = self._reset(conn)
+                    _finish(batch, None, exc)
+                else:
+                    _finish(batch, result, None)
+            return conn
+        for batch, result in zip(group, results, strict=True):
+            _finish(batch, result, None)
+        return conn
+
+    def _transaction(self, conn: Any, group: list[Batch]) -> list[Any]:
+        db = self.db
+        if not db.is_postgres:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            merged: dict[str, list[Sequence[Any]]] = {}
+            for batch in group:
+                for sql, params in batch.statements:
+                    merged.setdefault(sql, []).append(params)
+            cur = conn.cursor()
+            for sql, rows in merged.items():
+                if len(rows) == 1:
+                    cur.execute(db.sql(sql), rows[0])
+                else:
+                    cur.executemany(db.sql(sql), rows)
+            results = [batch.then(cur, db) if batch.then else None for batch in group]
+            if db.is_postgres:
+                conn.commit()
+            else:
+                conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+        self.commits += 1
+        self.batches += len(group)
+        if self._on_commit is not None:
+            self._on_commit()
+        return results
+
+    def _reset(self, conn: Any) -> Any:
+        try:
+            conn.rollback()
+            return conn
+        except Exception:  # noqa: BLE001 - the connection broke; open a new one
+            time.sleep(0.1)
+            return self.db.connect()
+
+
+def _finish(batch: Batch, result: Any, error: BaseException | None) -> None:
+    if batch._done is not None:
+        batch._done(result, error)
+
+
+def _settle(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if fut.done():
+        return
+    if error is not None:
+        fut.set_exception(error)
+    else:
+        fut.set_result(result)
