@@ -488,11 +488,18 @@ def db_upgrade(home: Home = None) -> None:
 
 
 def _mount_optional() -> None:
-    try:
-        from relayflow.sandbox.cli import app as sandbox_app
-    except ImportError:
-        return
-    app.add_typer(sandbox_app, name="sandbox")
+    """Command groups that live beside their feature (accounts, sandbox)."""
+    import importlib
+
+    for module, name in (
+        ("relayflow.accounts.cli", "accounts"),
+        ("relayflow.sandbox.cli", "sandbox"),
+    ):
+        try:
+            group = importlib.import_module(module).app
+        except ImportError:
+            continue
+        app.add_typer(group, name=name)
 
 
 _mount_optional()

@@ -38,6 +38,14 @@ def _owner_id(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
 
 
+def _connected_accounts(db: Database, config: Config) -> Accounts | None:
+    try:
+        from relayflow.accounts.resolver import AccountResolver
+    except ImportError:
+        return None
+    return AccountResolver(db, config)
+
+
 class Runtime:
     def __init__(
         self,
@@ -54,7 +62,7 @@ class Runtime:
         self.owner = _owner_id("up" if worker and scheduler else "worker" if worker else "server")
         self.with_worker = worker
         self.with_scheduler = scheduler
-        self.accounts = accounts
+        self.accounts = accounts if accounts is not None else _connected_accounts(self.db, config)
         self.responders: dict[str, asyncio.Future[HttpResponse | None]] = {}
         self.http: httpx.AsyncClient | None = None
         self.runner: Runner | None = None

@@ -41,6 +41,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         Route("/hooks/{path:path}", make_hook_endpoint(runtime), methods=HOOK_METHODS)
     )
     app.include_router(make_api(runtime), dependencies=[Depends(require_token(token))])
+    try:
+        from relayflow.accounts.api import make_accounts_api
+    except ImportError:
+        pass
+    else:
+        app.include_router(
+            make_accounts_api(runtime.db, runtime.config),
+            dependencies=[Depends(require_token(token))],
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
