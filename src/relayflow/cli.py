@@ -35,7 +35,7 @@ app.add_typer(workflows_app, name="workflows")
 app.add_typer(db_app, name="db")
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 Home = Annotated[
@@ -180,7 +180,7 @@ def deploy(
         loaded = load_paths(paths)
     except WorkflowFileError as exc:
         for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
+            sys.stderr.write(f"{problem}\n")
         count = len(exc.problems)
         _fail(f"{count} problem{'s' if count != 1 else ''} found; nothing was deployed")
     if not loaded:

@@ -27,15 +27,15 @@ class Inputs(ActionInputs):
 @action("http.request", title="Send any HTTP Request", docs="https://www.python-httpx.org/")
 async def request(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
     """Send an HTTP request. A response outside 2xx fails the step unless allow_errors is set."""
-    kwargs: dict[str, Any] = {"headers": inputs.headers, "params": inputs.query}
+    # Query parameters add to those already in the URL (httpx would replace them).
+    url = httpx.URL(inputs.url).copy_merge_params(inputs.query) if inputs.query else inputs.url
+    kwargs: dict[str, Any] = {"headers": inputs.headers}
     if isinstance(inputs.body, dict | list):
         kwargs["json"] = inputs.body
     elif inputs.body is not None:
         kwargs["content"] = str(inputs.body)
     try:
-        response = await ctx.http.request(
-            inputs.method, inputs.url, timeout=inputs.timeout, **kwargs
-        )
+        response = await ctx.http.request(inputs.method, url, timeout=inputs.timeout, **kwargs)
     except httpx.TimeoutException:
         raise StepError(
             f"{inputs.method} {inputs.url} timed out after {inputs.timeout:g}s"

@@ -1,0 +1,210 @@
+"""Execution: retries with backoff, concurrency limits, timeouts, errors, replay, deploys."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from receiver import Receiver
+
+CALL = """\
+name: {name}
+trigger:
+  http:
+    path: {name}
+steps:
+  - name: call
+    uses: http.request
+    with:
+      method: POST
+      url: "{url}/hit?key={{{{ steps.trigger.event.body.key }}}}"
+      body: {{n: "{{{{ steps.trigger.event.body.key }}}}"}}
+  - name: after
+    uses: util.echo
+    with:
+      value: "{{{{ steps.call.$return_value.body.attempt }}}}"
+settings:
+{settings}
+"""
+
+
+def test_failed_steps_are_retried_durably_with_backoff(relayflow):
+    with Receiver() as receiver:
+        receiver.fail_first = {"k1": 2}
+        relayflow.deploy_text(
+            "retry",
+            CALL.format(
+                name="retry", url=receiver.url, settings="  retries: {max: 3, initial: 200ms}"
+            ),
+        )
+        relayflow.start()
+        httpx.post(f"{relayflow.url}/hooks/retry", json={"key": "k1"})
+        (run,) = relayflow.wait_runs(1, timeout=30)
+        shown = json.loads(relayflow.cli("inspect", run["id"], "--json").stdout)
+        call, after = shown["steps"]
+        assert call["attempts"] == 3 and call["status"] == "succeeded"
+        assert after["return_value"] == 3
+        assert receiver.counts["k1"] == 3
+
+
+def test_a_step_out_of_retries_fails_the_run_with_its_error(relayflow):
+    with Receiver() as receiver:
+        receiver.fail_first = {"k2": 99}
+        relayflow.deploy_text(
+            "doomed",
+            CALL.format(
+                name="doomed", url=receiver.url, settings="  retries: {max: 1, initial: 100ms}"
+            ),
+        )
+        relayflow.start()
+        httpx.post(f"{relayflow.url}/hooks/doomed", json={"key": "k2"})
+        (run,) = relayflow.wait_runs(1, status="failed", timeout=30)
+        assert "step call: POST" in run["error"] and "answered 503" in run["error"]
+        table = relayflow.cli("runs", "doomed", "--status", "failed").stdout
+        assert "answered 503" in table
+        shown = json.loads(relayflow.cli("inspect", run["id"], "--json").stdout)
+        assert shown["steps"][0]["attempts"] == 2
+        assert shown["steps"][0]["error"]["details"]["status"] == 503
+        assert len(shown["steps"]) == 1  # the second step never ran
+        assert receiver.counts["k2"] == 2
+
+
+def test_concurrency_limit_holds_and_nothing_is_dropped(relayflow):
+    with Receiver() as receiver:
+        receiver.delay = 0.2
+        relayflow.deploy_text(
+            "narrow", CALL.format(name="narrow", url=receiver.url, settings="  concurrency: 2")
+        )
+        relayflow.start()
+        with httpx.Client() as client:
+            for i in range(10):
+                assert (
+                    client.post(f"{relayflow.url}/hooks/narrow", json={"key": f"c{i}"}).status_code
+                    == 200
+                )
+        relayflow.wait_runs(10, timeout=60)
+        assert receiver.max_in_flight == 2
+        assert sorted(receiver.counts) == sorted(f"c{i}" for i in range(10))
+
+
+def test_missing_paths_and_timeouts_fail_with_a_message_naming_them(relayflow):
+    relayflow.deploy_text(
+        "typo",
+        """\
+name: typo
+trigger: {http: {path: typo}}
+steps:
+  - name: shape
+    uses: util.echo
+    with: {value: "{{ steps.trigger.event.body.emial }}"}
+""",
+    )
+    with Receiver() as receiver:
+        receiver.delay = 2
+        relayflow.deploy_text(
+            "slow", CALL.format(name="slow", url=receiver.url, settings="  timeout: 500ms")
+        )
+        relayflow.start()
+        httpx.post(f"{relayflow.url}/hooks/typo", json={"email": "a@b.c"})
+        httpx.post(f"{relayflow.url}/hooks/slow", json={"key": "s"})
+        failed = {r["workflow"]: r for r in relayflow.wait_runs(2, status="failed", timeout=30)}
+    assert failed["typo"]["error"] == (
+        "step shape: steps.shape.with.value: steps.trigger.event.body.emial does not exist"
+        " (steps.trigger.event.body has: email)"
+    )
+    assert "took longer than 0.5s" in failed["slow"]["error"]
+
+
+def test_cli_test_prints_each_step_and_exits_1_on_failure(sqlite_relayflow, tmp_path):
+    rf = sqlite_relayflow
+    rf.deploy_text(
+        "typo",
+        """\
+name: typo
+trigger: {http: {path: typo}}
+steps:
+  - name: shape
+    uses: util.echo
+    with: {value: "{{ steps.trigger.event.body.email | upper }}"}
+""",
+    )
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"email": "ann@example.com"}))
+    result = rf.cli("test", "typo", "--event", str(good))
+    assert "ANN@EXAMPLE.COM" in result.stdout and "succeeded" in result.stdout
+    bad = rf.cli("test", "typo", "--event", "-", input='{"mail": "x"}', check=False)
+    assert bad.returncode == 1
+    assert "steps.trigger.event.body.email does not exist" in bad.stdout
+
+
+def test_replay_runs_the_same_event_on_the_chosen_version(relayflow):
+    flow = (
+        "name: replayed\ntrigger: {http: {path: replayed}}\nsteps:\n"
+        "  - {name: a, uses: util.echo, with: {value: '%s {{ steps.trigger.event.body.n }}'}}\n"
+    )
+    relayflow.deploy_text("replayed", flow % "v1")
+    relayflow.start()
+    first = httpx.post(f"{relayflow.url}/hooks/replayed", json={"n": 7}).json()["run_id"]
+    relayflow.wait_runs(1)
+    relayflow.deploy_text("replayed", flow % "v2")
+    replayed = json.loads(relayflow.cli("replay", first, "--json").stdout)
+    assert replayed["version"] == 2
+    with relayflow.api() as api:
+        old = api.post(f"/runs/{first}/replay", json={"version": 1}).json()
+    relayflow.wait_runs(3)
+    new = json.loads(relayflow.cli("inspect", replayed["run_id"], "--json").stdout)
+    assert new["steps"][0]["return_value"] == "v2 7"
+    assert new["replay_of"] == first
+    again = json.loads(relayflow.cli("inspect", old["run_id"], "--json").stdout)
+    assert again["steps"][0]["return_value"] == "v1 7"
+
+
+def test_deploy_reaches_a_running_server_without_restart(relayflow):
+    relayflow.start()
+    assert httpx.post(f"{relayflow.url}/hooks/late", json={}).status_code == 404
+    relayflow.deploy_text("late", "name: late\ntrigger: {http: {path: late}}\n")
+    deadline = time.monotonic() + 1.5
+    status = 404
+    while time.monotonic() < deadline and status == 404:
+        status = httpx.post(f"{relayflow.url}/hooks/late", json={}).status_code
+        time.sleep(0.05)
+    assert status == 200
+    relayflow.cli("workflows", "pause", "late")
+    time.sleep(1.2)
+    assert httpx.post(f"{relayflow.url}/hooks/late", json={}).status_code == 404
+
+
+def test_api_deploys_lists_and_inspects(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.start()
+    with rf.api() as api:
+        bad = api.post(
+            "/workflows",
+            content="name: x\ntrigger: {}\n",
+            headers={"content-type": "application/yaml"},
+        )
+        assert bad.status_code == 422
+        assert any("exactly one trigger" in p for p in bad.json()["detail"]["problems"])
+        ok = api.post(
+            "/workflows",
+            json={
+                "source": "name: api\ntrigger: {http: {path: api}}\n"
+                "steps:\n  - {name: a, uses: util.echo, with: {value: 5}}\n"
+            },
+        )
+        assert ok.json() == {"name": "api", "version": 1, "changed": True}
+        run_id = httpx.post(f"{rf.url}/hooks/api", json={}).json()["run_id"]
+        rf.wait_runs(1)
+        run = api.get(f"/runs/{run_id}").json()
+        assert run["status"] == "succeeded" and run["steps"][0]["return_value"] == 5
+        assert [w["name"] for w in api.get("/workflows").json()] == ["api"]
+        assert api.get("/runs", params={"workflow": "api"}).json()[0]["id"] == run_id
+        assert any(a["key"] == "http.request" for a in api.get("/actions").json())
+        schema = httpx.get(f"{rf.url}/openapi.json").json()
+        assert "/api/v1/runs/{run_id}" in schema["paths"]
+        assert httpx.get(f"{rf.url}/api/v1/workflows").status_code == 401
+    assert httpx.get(f"{rf.url}/healthz").status_code == 200
+    assert "relayflow_events_ingested_total" in httpx.get(f"{rf.url}/metrics").text
+    assert "relayflow" in httpx.get(rf.url).text

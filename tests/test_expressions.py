@@ -1,0 +1,96 @@
+"""Expressions: native types, Pipedream paths, and errors that name the missing path."""
+
+from __future__ import annotations
+
+import pytest
+
+from relayflow.expressions import ExpressionError, compile_value
+
+SCOPE = {
+    "steps": {
+        "trigger": {
+            "event": {
+                "body": {"email": "ann@example.com", "items": [{"sku": "A1"}], "n": 3},
+                "newRow": ["2024-01-01", "Ann", "ann@example.com", "x", "C-42"],
+            },
+            "context": {"id": "ev1"},
+        },
+        "shape": {"$return_value": {"score": 42}, "domain": "example.com"},
+    },
+    "env": {"REGION": "eu1"},
+}
+
+
+def evaluate(value, scope=SCOPE):
+    return compile_value(value, "steps.s.with.x")(scope)
+
+
+def test_a_single_expression_keeps_the_value_type():
+    assert evaluate("{{ steps.trigger.event.body.n }}") == 3
+    assert evaluate("{{ steps.trigger.event.body.items }}") == [{"sku": "A1"}]
+    assert evaluate("{{ steps.trigger.event.body.n > 2 }}") is True
+
+
+def test_mixed_text_renders_to_a_string():
+    assert evaluate("Hi {{ steps.trigger.event.body.email }}!") == "Hi ann@example.com!"
+    assert evaluate("{{ steps.trigger.event.body.n }}{{ steps.trigger.event.body.n }}") == "33"
+
+
+def test_pipedream_paths_work_unchanged():
+    assert evaluate("{{steps.trigger.event.newRow[4]}}") == "C-42"
+    assert evaluate("{{ steps.shape.$return_value.score }}") == 42
+    assert evaluate("{{ steps.shape.domain }}") == "example.com"
+
+
+def test_dict_keys_win_over_dict_methods():
+    assert evaluate("{{ steps.trigger.event.body.items[0].sku }}") == "A1"
+
+
+def test_nested_structures_are_evaluated_and_literals_kept():
+    value = {"d": [{"Email": "{{ steps.trigger.event.newRow[2] }}", "type": "profile", "n": 1}]}
+    assert evaluate(value) == {"d": [{"Email": "ann@example.com", "type": "profile", "n": 1}]}
+
+
+def test_env_is_available():
+    assert evaluate("{{ env.REGION }}") == "eu1"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "{{ steps.trigger.event.body.emial }}",
+            "steps.trigger.event.body.emial does not exist (steps.trigger.event.body has: "
+            "email, items, n)",
+        ),
+        ("x {{ steps.trigger.event.body.emial }}", "steps.trigger.event.body.emial does not"),
+        (
+            "{{ steps.trigger.event.newRow[9] }}",
+            "newRow[9] does not exist (steps.trigger.event.newRow has 5 items)",
+        ),
+        ("{{ steps.nope.$return_value }}", "steps.nope does not exist (steps has: trigger, shape)"),
+        ("{{ steps.trigger.event.body.email.user }}", "is str, not an object"),
+        ("{{ nothing }}", "nothing is not defined"),
+    ],
+)
+def test_a_missing_path_is_an_error_naming_it(source, message):
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source)
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("steps.s.with.x: ")
+
+
+def test_default_filter_gives_a_fallback_for_missing_paths():
+    assert evaluate("{{ steps.trigger.event.body.plan | default('free') }}") == "free"
+
+
+def test_internals_are_not_reachable():
+    with pytest.raises(ExpressionError):
+        evaluate("{{ steps.__class__.__mro__ }}")
+    with pytest.raises(ExpressionError):
+        evaluate("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+
+
+def test_syntax_errors_are_reported_at_compile_time():
+    with pytest.raises(ExpressionError, match="is not valid"):
+        compile_value("{{ (1 }}", "steps.s.with.x")
