@@ -110,7 +110,10 @@ def test_cli_deploy_refuses_a_folder_with_any_bad_file(sqlite_relayflow, tmp_pat
 
 
 def test_deploy_creates_versions_only_when_something_changed(sqlite_relayflow):
-    flow = "name: v\ntrigger: {http: {path: v}}\nsteps:\n  - {name: a, uses: util.echo, with: {value: %d}}\n"
+    flow = (
+        "name: v\ntrigger: {http: {path: v}}\nsteps:\n"
+        "  - {name: a, uses: util.echo, with: {value: %d}}\n"
+    )
     sqlite_relayflow.deploy_text("v", flow % 1)
     sqlite_relayflow.deploy_text("v", flow % 1)
     out = sqlite_relayflow.deploy_text("v", flow % 2).stdout

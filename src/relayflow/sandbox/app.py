@@ -108,6 +108,10 @@ async def connect(request: Request) -> JSONResponse:
 
 
 async def unknown_endpoint(request: Request) -> JSONResponse:
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.path == request.url.path and route.methods:
+            allowed = ", ".join(sorted(route.methods - {"HEAD"}))
+            return fail(f"{request.method} is not allowed on {route.path}; use {allowed}", 405)
     return fail(
         f"{request.url.path} is not an endpoint the relayflow sandbox implements; "
         f"it has {_IMPLEMENTED}",

@@ -61,7 +61,8 @@ def _base_url(request: Request) -> str:
 async def profiles_page(request: Request) -> Response:
     account = _account(request)
     text = request.query_params.get("q", "").strip()
-    page = max(int(request.query_params.get("page", "1") or 1), 1)
+    raw_page = request.query_params.get("page", "1")
+    page = max(int(raw_page), 1) if raw_page.isdigit() else 1
     store = state_of(request).store
     profiles = await run_in_threadpool(
         store.search_profiles, account, text, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE

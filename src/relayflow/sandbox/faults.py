@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 FAULT_STATUSES = {
@@ -28,7 +28,7 @@ class Faults:
     status: int = 503
     fail_next: int = 0
     seed: int | None = None
-    _random: random.Random = field(default_factory=random.Random, repr=False)
+    _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -75,6 +75,10 @@ class Faults:
         return None
 
     def settings(self) -> dict[str, Any]:
-        values = asdict(self)
-        values.pop("_random")
-        return values
+        return {
+            "error_rate": self.error_rate,
+            "latency_ms": self.latency_ms,
+            "status": self.status,
+            "fail_next": self.fail_next,
+            "seed": self.seed,
+        }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayflow.sandbox.store import Event, EventSummary, Profile
+from relayflow.sandbox.models import Event, EventSummary, Profile
 from relayflow.sandbox.web import compact_ts
 
 _TOKEN_PLATFORMS = {"apns": "iOS", "wns": "Windows", "mpns": "Windows"}

@@ -6,17 +6,23 @@ writer anyway. Each upload is one transaction of batched statements.
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from relayflow.sandbox.profile_ops import apply_profile_data
+from relayflow.sandbox.models import (
+    PROFILE_COLUMNS,
+    Event,
+    EventSummary,
+    Profile,
+    event_from_row,
+    profile_from_row,
+)
+from relayflow.sandbox.upsert import apply_upload
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS profiles (
@@ -61,68 +67,7 @@ CREATE TABLE IF NOT EXISTS targets (
 );
 """
 
-# Record field -> column, in the order clients pick an identity (identity || FBID || GPID ||
-# objectId); the sandbox resolves a record to a profile in the same order.
-ID_COLUMNS = (
-    ("identity", "identity"),
-    ("FBID", "fbid"),
-    ("GPID", "gpid"),
-    ("objectId", "object_id"),
-)
-_PROFILE_COLUMNS = (
-    "pk, object_id, identity, fbid, gpid, email, name, data, tokens, created_at, updated_at"
-)
 _CHUNK = 500
-
-
-@dataclass
-class Profile:
-    """A stored profile; `data` is its profileData."""
-
-    pk: int | None
-    object_id: str
-    identity: str | None = None
-    fbid: str | None = None
-    gpid: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    tokens: list[dict[str, Any]] = field(default_factory=list)
-    created_at: int = 0
-    updated_at: int = 0
-    dirty: bool = False
-
-    @property
-    def email(self) -> str | None:
-        value = self.data.get("Email")
-        return value if isinstance(value, str) else None
-
-    @property
-    def name(self) -> str | None:
-        value = self.data.get("Name")
-        return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True)
-class Event:
-    """A stored event with the pk of its profile."""
-
-    pk: int
-    profile_pk: int
-    name: str
-    ts: int
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EventSummary:
-    name: str
-    count: int
-    first_seen: int
-    last_seen: int
-
-
-def new_object_id() -> str:
-    """A CleverTap-style ID for a profile created by the API."""
-    return "-" + secrets.token_hex(16)
 
 
 class SandboxStore:
@@ -158,71 +103,7 @@ class SandboxStore:
     def apply_upload(self, account: str, records: list[dict[str, Any]], now: int) -> None:
         """Upsert profiles and insert events for valid upload records, in one transaction."""
         with self._lock, self._conn:
-            index = _ProfileIndex(self._load_for_records(account, records))
-            events: list[tuple[Profile, str, int, bytes]] = []
-            for record in records:
-                profile = index.resolve(record) or index.create(record, now)
-                index.attach(profile, record)
-                ts = record.get("ts") or now
-                kind = record["type"]
-                if kind == "profile":
-                    profile.data = apply_profile_data(profile.data, record["profileData"])
-                elif kind == "event":
-                    events.append((profile, record["evtName"], ts, orjson.dumps(record["evtData"])))
-                else:
-                    _add_token(profile, record["tokenData"])
-                profile.updated_at = max(profile.updated_at, ts)
-                profile.dirty = True
-            self._write(account, index.profiles(), events)
-
-    def _load_for_records(self, account: str, records: list[dict[str, Any]]) -> list[Profile]:
-        wanted: dict[str, set[str]] = {column: set() for _, column in ID_COLUMNS}
-        for record in records:
-            for name, column in ID_COLUMNS:
-                value = record.get(name)
-                if value is not None and value != "":
-                    wanted[column].add(str(value))
-        found: dict[int, Profile] = {}
-        for column, values in wanted.items():
-            for chunk in _chunks(sorted(values)):
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT {_PROFILE_COLUMNS} FROM profiles "
-                    f"WHERE account = ? AND {column} IN ({marks})",
-                    (account, *chunk),
-                )
-                for row in rows:
-                    found.setdefault(row[0], _profile_from_row(row))
-        return list(found.values())
-
-    def _write(
-        self, account: str, profiles: list[Profile], events: list[tuple[Profile, str, int, bytes]]
-    ) -> None:
-        created = [p for p in profiles if p.pk is None]
-        changed = [p for p in profiles if p.pk is not None and p.dirty]
-        if created:
-            (top,) = self._conn.execute("SELECT coalesce(max(pk), 0) FROM profiles").fetchone()
-            for offset, profile in enumerate(created, start=1):
-                profile.pk = top + offset
-            self._conn.executemany(
-                "INSERT INTO profiles (pk, account, object_id, identity, fbid, gpid, email, name,"
-                " data, tokens, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (p.pk, account, p.object_id, *_profile_values(p), p.created_at, p.updated_at)
-                    for p in created
-                ],
-            )
-        if changed:
-            self._conn.executemany(
-                "UPDATE profiles SET object_id = ?, identity = ?, fbid = ?, gpid = ?, email = ?,"
-                " name = ?, data = ?, tokens = ?, updated_at = ? WHERE pk = ?",
-                [(p.object_id, *_profile_values(p), p.updated_at, p.pk) for p in changed],
-            )
-        if events:
-            self._conn.executemany(
-                "INSERT INTO events (account, profile_pk, name, ts, data) VALUES (?,?,?,?,?)",
-                [(account, p.pk, name, ts, data) for p, name, ts, data in events],
-            )
+            apply_upload(self._conn, account, records, now)
 
     # -- profiles -------------------------------------------------------------------------
 
@@ -232,11 +113,11 @@ class SandboxStore:
             raise ValueError(f"cannot look profiles up by {column!r}")
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE account = ? AND {column} = ?"
+                f"SELECT {PROFILE_COLUMNS} FROM profiles WHERE account = ? AND {column} = ?"
                 " ORDER BY updated_at DESC LIMIT 1",
                 (account, value),
             ).fetchone()
-        return _profile_from_row(row) if row else None
+        return profile_from_row(row) if row else None
 
     def profiles_by_pks(self, pks: list[int]) -> list[Profile]:
         """Profiles in the order of `pks` (missing ones, e.g. deleted since, are left out)."""
@@ -245,9 +126,9 @@ class SandboxStore:
             for chunk in _chunks(pks):
                 marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE pk IN ({marks})", chunk
+                    f"SELECT {PROFILE_COLUMNS} FROM profiles WHERE pk IN ({marks})", chunk
                 )
-                found.update((row[0], _profile_from_row(row)) for row in rows)
+                found.update((row[0], profile_from_row(row)) for row in rows)
         return [found[pk] for pk in pks if pk in found]
 
     def event_summaries(self, profile_pks: list[int]) -> dict[int, list[EventSummary]]:
@@ -304,12 +185,12 @@ class SandboxStore:
         pattern = f"%{text}%"
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE account = ?"
+                f"SELECT {PROFILE_COLUMNS} FROM profiles WHERE account = ?"
                 " AND (? = '' OR identity LIKE ? OR email LIKE ? OR object_id LIKE ?)"
                 " ORDER BY updated_at DESC, pk DESC LIMIT ? OFFSET ?",
                 (account, text, pattern, pattern, pattern, limit, offset),
             ).fetchall()
-        return [_profile_from_row(row) for row in rows]
+        return [profile_from_row(row) for row in rows]
 
     def count_profiles(self, account: str) -> int:
         with self._lock:
@@ -338,7 +219,7 @@ class SandboxStore:
                     f"SELECT pk, profile_pk, name, ts, data FROM events WHERE pk IN ({marks})",
                     chunk,
                 )
-                found.update((row[0], _event_from_row(row)) for row in rows)
+                found.update((row[0], event_from_row(row)) for row in rows)
         return [found[pk] for pk in pks if pk in found]
 
     def events_of_profile(self, profile_pk: int, limit: int) -> list[Event]:
@@ -348,7 +229,7 @@ class SandboxStore:
                 " ORDER BY ts DESC, pk DESC LIMIT ?",
                 (profile_pk, limit),
             ).fetchall()
-        return [_event_from_row(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def count_events(self, account: str, event_name: str, start: int, end: int) -> int:
         with self._lock:
@@ -433,89 +314,6 @@ class SandboxStore:
                 "UPDATE targets SET status = ? WHERE account = ? AND id = ?",
                 (status, account, target_id),
             )
-
-
-class _ProfileIndex:
-    """The profiles one upload touches, found by any of their identity fields."""
-
-    def __init__(self, loaded: Iterable[Profile]) -> None:
-        self._by: dict[str, dict[str, Profile]] = {column: {} for _, column in ID_COLUMNS}
-        self._all: list[Profile] = []
-        for profile in loaded:
-            self._add(profile)
-
-    def _add(self, profile: Profile) -> None:
-        self._all.append(profile)
-        for _, column in ID_COLUMNS:
-            value = getattr(profile, column)
-            if value is not None:
-                self._by[column].setdefault(value, profile)
-
-    def resolve(self, record: dict[str, Any]) -> Profile | None:
-        for name, column in ID_COLUMNS:
-            value = record.get(name)
-            if value is not None and value != "":
-                profile = self._by[column].get(str(value))
-                if profile is not None:
-                    return profile
-        return None
-
-    def create(self, record: dict[str, Any], now: int) -> Profile:
-        object_id = record.get("objectId") or new_object_id()
-        ts = record.get("ts") or now
-        profile = Profile(pk=None, object_id=object_id, created_at=ts, updated_at=ts)
-        self._add(profile)
-        return profile
-
-    def attach(self, profile: Profile, record: dict[str, Any]) -> None:
-        """Give the profile the record's other identity fields that no other profile holds."""
-        for name, column in ID_COLUMNS:
-            value = record.get(name)
-            if value is None or value == "" or getattr(profile, column) is not None:
-                continue
-            if str(value) not in self._by[column]:
-                setattr(profile, column, str(value))
-                self._by[column][str(value)] = profile
-
-    def profiles(self) -> list[Profile]:
-        return self._all
-
-
-def _add_token(profile: Profile, token: dict[str, Any]) -> None:
-    tokens = [t for t in profile.tokens if t.get("id") != token["id"]]
-    profile.tokens = [*tokens, {"id": token["id"], "type": token["type"]}]
-
-
-def _profile_values(p: Profile) -> tuple[Any, ...]:
-    return (
-        p.identity,
-        p.fbid,
-        p.gpid,
-        p.email,
-        p.name,
-        orjson.dumps(p.data),
-        orjson.dumps(p.tokens),
-    )
-
-
-def _profile_from_row(row: tuple[Any, ...]) -> Profile:
-    pk, object_id, identity, fbid, gpid, _email, _name, data, tokens, created, updated = row
-    return Profile(
-        pk=pk,
-        object_id=object_id,
-        identity=identity,
-        fbid=fbid,
-        gpid=gpid,
-        data=orjson.loads(data),
-        tokens=orjson.loads(tokens),
-        created_at=created,
-        updated_at=updated,
-    )
-
-
-def _event_from_row(row: tuple[Any, ...]) -> Event:
-    pk, profile_pk, name, ts, data = row
-    return Event(pk=pk, profile_pk=profile_pk, name=name, ts=ts, data=orjson.loads(data))
 
 
 def _target_from_row(row: tuple[Any, ...]) -> dict[str, Any]:

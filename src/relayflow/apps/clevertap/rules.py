@@ -23,6 +23,7 @@ this module chooses, and the sandbox follows the same choice:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -186,15 +187,6 @@ def unprocessed_entry(record: Any, error: RecordError, index: int) -> dict:
         "error": f"{message} Skipped record number : {index}",
         "record": record,
     }
-
-
-def record_key(record: dict) -> tuple[str, str] | None:
-    """The identity field and value a client would key the record by (clients' order)."""
-    for name in IDENTITY_FIELDS:
-        value = record.get(name)
-        if _present(value):
-            return name, str(value)
-    return None
 
 
 def _present(value: Any) -> bool:
@@ -521,6 +513,8 @@ def to_clevertap_date(value: Any) -> str:
     if isinstance(value, date):
         return to_clevertap_date(datetime.combine(value, time(), tzinfo=UTC))
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a date; pass epoch seconds as a finite number")
         seconds = value / 1000 if abs(value) >= _MAX_EPOCH_SECONDS else value
         return f"$D_{int(seconds)}"
     if isinstance(value, str):
