@@ -506,6 +506,11 @@ _mount_optional()
 
 
 def main() -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app()
 
 

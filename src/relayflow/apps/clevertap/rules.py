@@ -2,8 +2,8 @@
 
 `check_record` returns the first rule a record breaks, with CleverTap's error code and a
 message in CleverTap's style followed by a fix hint (509 and 513 keep CleverTap's confirmed
-wording exactly, with no hint). Where the fact sheet leaves a rule open,
-this module chooses, and the sandbox follows the same choice:
+wording exactly, with no hint). Where the fact sheet leaves a rule open, this module
+chooses, and the sandbox follows the same choice:
 
 - Key and value limits (key > 120, string value > 512 bytes) and other malformed event
   content (non-object `evtData`, nested values, bad `Items`) use 512 "invalid event
@@ -19,6 +19,8 @@ this module chooses, and the sandbox follows the same choice:
   `Items` of Charged. Set `ALLOW_NESTED_EVENT_PROPERTIES` if CleverTap proves otherwise.
 - Restricted event names (513) are the SDK's system events plus "Web Page Viewed", matched
   exactly.
+- A null profile value passes and changes nothing. Token records (`type: "token"`) need
+  `tokenData` {id, type} and use codes 530-534.
 """
 
 from __future__ import annotations
@@ -187,6 +189,16 @@ def unprocessed_entry(record: Any, error: RecordError, index: int) -> dict:
         "error": f"{message} Skipped record number : {index}",
         "record": record,
     }
+
+
+def record_key(record: dict) -> tuple[str, str] | None:
+    """The identity field and value a client keys the record by (identity, FBID, GPID,
+    objectId, in that order), or None when it has none."""
+    for name in IDENTITY_FIELDS:
+        value = record.get(name)
+        if _present(value):
+            return name, str(value)
+    return None
 
 
 def _present(value: Any) -> bool:
