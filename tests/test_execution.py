@@ -89,6 +89,31 @@ def test_concurrency_limit_holds_and_nothing_is_dropped(relayflow):
         assert sorted(receiver.counts) == sorted(f"c{i}" for i in range(10))
 
 
+def test_throttle_spreads_run_starts_and_drops_nothing(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.deploy_text(
+        "throttled",
+        """\
+name: throttled
+trigger: {http: {path: throttled}}
+steps:
+  - {name: a, uses: util.echo, with: {value: 1}}
+settings:
+  throttle: {limit: 2, per: 1s}
+""",
+    )
+    rf.start()
+    with httpx.Client() as client:
+        for _ in range(6):
+            assert client.post(f"{rf.url}/hooks/throttled", json={}).status_code == 200
+    runs = rf.wait_runs(6, timeout=30)
+    starts = sorted(r["started_at"] for r in runs)
+    for i, start in enumerate(starts):
+        in_window = [s for s in starts[i:] if s < start + 1.0]
+        assert len(in_window) <= 2, starts
+    assert starts[-1] - starts[0] >= 2.0
+
+
 def test_missing_paths_and_timeouts_fail_with_a_message_naming_them(relayflow):
     relayflow.deploy_text(
         "typo",

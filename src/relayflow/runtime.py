@@ -26,6 +26,7 @@ from relayflow.engine.runner import Accounts, Runner
 from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
 from relayflow.store.database import Database
+from relayflow.store.listener import Listener
 from relayflow.store.runs import NewRun, load_runs
 from relayflow.store.workflows import WorkflowRow
 from relayflow.store.writer import Batch, Writer
@@ -69,6 +70,7 @@ class Runtime:
         self.worker: Worker | None = None
         self.scheduler: Scheduler | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self.listener: Listener | None = None
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.upgrade)
@@ -90,6 +92,11 @@ class Runtime:
                 lease_seconds=self.config.lease_seconds,
             )
             self._tasks.append(asyncio.create_task(self.worker.run()))
+            if self.db.is_postgres:
+                loop = asyncio.get_running_loop()
+                worker = self.worker
+                self.listener = Listener(self.db, lambda: loop.call_soon_threadsafe(worker.wake))
+                self.listener.start()
         if self.with_scheduler:
             self.scheduler = Scheduler(self.db, self.catalog, self.fire_tick)
             self._tasks.append(asyncio.create_task(self.scheduler.run()))
@@ -99,6 +106,8 @@ class Runtime:
             self.scheduler.stop()
         if self.worker is not None:
             await self.worker.stop()
+        if self.listener is not None:
+            await asyncio.to_thread(self.listener.stop)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -146,7 +155,7 @@ class Runtime:
             self.responders[new.run_id] = response
             response.add_done_callback(lambda _f: self.responders.pop(new.run_id, None))
         try:
-            await self.writer.write(Batch(new.statements()))
+            await self.writer.write(Batch(new.statements(), notify=True))
         except BaseException:
             self.responders.pop(new.run_id, None)
             raise
@@ -170,7 +179,7 @@ class Runtime:
             (workflow_id, tick, missed, new.run_id),
         )
         try:
-            await self.writer.write(Batch([tick_row, *new.statements()]))
+            await self.writer.write(Batch([tick_row, *new.statements()], notify=True))
         except Exception:  # noqa: BLE001 - another scheduler fired this tick first
             log.info("tick %s of %s was already fired elsewhere", tick, row.name)
             return False
@@ -200,7 +209,7 @@ class Runtime:
             replay_of=run_id,
             new_event=False,
         )
-        await self.writer.write(Batch(new.statements()))
+        await self.writer.write(Batch(new.statements(), notify=True))
         if self.worker is not None:
             self.worker.wake()
         return new

@@ -10,6 +10,7 @@ from collections import OrderedDict
 
 from relayflow.engine.compiled import CompiledWorkflow
 from relayflow.store.database import Database
+from relayflow.store.runs import Limits
 from relayflow.store.workflows import WorkflowRow, get_version, list_workflows, read_epoch
 
 CACHE_SIZE = 256
@@ -57,5 +58,8 @@ class Catalog:
             row = self.workflows[workflow_id]
         return self.compiled(workflow_id, row.current_version)
 
-    def limits(self) -> dict[str, int]:
-        return {r.id: r.concurrency for r in self.workflows.values()}
+    def limits(self) -> dict[str, Limits]:
+        return {
+            r.id: Limits(r.concurrency, r.throttle_limit, r.throttle_per)
+            for r in self.workflows.values()
+        }

@@ -132,8 +132,21 @@ class Step(Model):
         return value
 
 
+class Throttle(Model):
+    limit: int = Field(ge=1, description="Runs that may start per period")
+    per: Duration = Field(description="The period, e.g. 1s or 1m")
+
+    @field_validator("per")
+    @classmethod
+    def _per(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("per must be a positive duration such as 1s or 1m")
+        return value
+
+
 class Settings(Model):
     concurrency: int = Field(10, ge=1, le=10000, description="Runs of this workflow at once")
+    throttle: Throttle | None = Field(None, description="At most `limit` run starts per `per`")
     retries: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout: Duration = Field(30.0, description="Time limit for one attempt of one step")
 

@@ -121,6 +121,15 @@ class NewRun:
         return stmts
 
 
+@dataclass(frozen=True)
+class Limits:
+    """A workflow's execution controls: runs at once, and run starts per period."""
+
+    concurrency: int
+    throttle_limit: int | None = None
+    throttle_per: float | None = None
+
+
 @dataclass
 class ClaimedRun:
     id: str
@@ -140,7 +149,7 @@ class ClaimedRun:
 def claim_batch(
     owner: str,
     lease_seconds: float,
-    limits: dict[str, int],
+    limits: dict[str, Limits],
     max_runs: int,
     reclaim: bool,
 ) -> Batch:
@@ -167,7 +176,13 @@ def claim_batch(
                 (workflow_id,),
             )
             running = cur.fetchone()[0]
-            slots = min(budget, limit - running)
+            slots = min(budget, limit.concurrency - running)
+            if slots > 0 and limit.throttle_limit and limit.throttle_per:
+                cur.execute(
+                    db.sql("SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND started_at > ?"),
+                    (workflow_id, now - limit.throttle_per),
+                )
+                slots = min(slots, limit.throttle_limit - cur.fetchone()[0])
             if slots <= 0:
                 continue
             lock = " FOR UPDATE SKIP LOCKED" if db.is_postgres else ""

@@ -29,6 +29,8 @@ workflows = Table(
     Column("current_version", Integer, nullable=False),
     Column("http_path", String(500), nullable=True, unique=True),
     Column("concurrency", Integer, nullable=False, default=10),
+    Column("throttle_limit", Integer, nullable=True),
+    Column("throttle_per", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
@@ -77,6 +79,7 @@ runs = Table(
     Index("ix_runs_claim", "workflow_id", "status", "available_at"),
     Index("ix_runs_workflow", "workflow_id", "created_at"),
     Index("ix_runs_created", "created_at"),
+    Index("ix_runs_started", "workflow_id", "started_at"),
     Index("ix_runs_event", "event_id"),
 )
 

@@ -34,13 +34,20 @@ class WorkflowRow:
     concurrency: int
     created_at: float
     updated_at: float
+    throttle_limit: int | None = None
+    throttle_per: float | None = None
 
 
-_COLUMNS = "id, name, active, current_version, http_path, concurrency, created_at, updated_at"
+_COLUMNS = (
+    "id, name, active, current_version, http_path, concurrency, created_at, updated_at,"
+    " throttle_limit, throttle_per"
+)
 
 
 def _row(row: tuple) -> WorkflowRow:
-    return WorkflowRow(row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7])
+    return WorkflowRow(
+        row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7], row[8], row[9]
+    )
 
 
 def bump_epoch(cur: Any, db: Database) -> None:
@@ -63,6 +70,12 @@ def deploy(db: Database, workflow: Workflow, source: str | None) -> Deployed:
     """Store `workflow` as a new version, unless it equals the current one."""
     definition = dumps(workflow.model_dump(mode="json", by_alias=True))
     path = workflow.trigger.http.path if workflow.trigger.http else None
+    throttle = workflow.settings.throttle
+    limits = (
+        workflow.settings.concurrency,
+        throttle.limit if throttle else None,
+        throttle.per if throttle else None,
+    )
     now = time.time()
     conn = db.connect()
     try:
@@ -102,26 +115,19 @@ def deploy(db: Database, workflow: Workflow, source: str | None) -> Deployed:
             cur.execute(
                 db.sql(
                     "UPDATE workflows SET current_version = ?, http_path = ?, concurrency = ?,"
-                    " updated_at = ? WHERE id = ?"
+                    " throttle_limit = ?, throttle_per = ?, updated_at = ? WHERE id = ?"
                 ),
-                (version, path, workflow.settings.concurrency, now, workflow_id),
+                (version, path, *limits, now, workflow_id),
             )
         else:
             workflow_id, version = new_id(), 1
             cur.execute(
                 db.sql(
                     "INSERT INTO workflows (id, name, active, current_version, http_path,"
-                    " concurrency, created_at, updated_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?)"
+                    " concurrency, throttle_limit, throttle_per, created_at, updated_at)"
+                    " VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?)"
                 ),
-                (
-                    workflow_id,
-                    workflow.name,
-                    version,
-                    path,
-                    workflow.settings.concurrency,
-                    now,
-                    now,
-                ),
+                (workflow_id, workflow.name, version, path, *limits, now, now),
             )
         cur.execute(
             db.sql(

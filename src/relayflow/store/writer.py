@@ -32,6 +32,7 @@ class Batch:
 
     statements: Sequence[tuple[str, Sequence[Any]]] = ()
     then: Callable[[Any, Database], Any] | None = None
+    notify: bool = False  # wake workers in other processes (PostgreSQL NOTIFY) on commit
     _done: Callable[[Any, BaseException | None], None] | None = field(default=None, repr=False)
 
 
@@ -147,6 +148,8 @@ class Writer:
                     cur.executemany(db.sql(sql), rows)
             results = [batch.then(cur, db) if batch.then else None for batch in group]
             if db.is_postgres:
+                if any(batch.notify for batch in group):
+                    cur.execute("NOTIFY relayflow_runs")
                 conn.commit()
             else:
                 conn.execute("COMMIT")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 12:36:59.561548
+Create Date: 2026-11-29 12:46:46.250535
 """
 
 import sqlalchemy as sa
@@ -65,6 +65,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_runs_created", ["created_at"], unique=False)
         batch_op.create_index("ix_runs_event", ["event_id"], unique=False)
         batch_op.create_index("ix_runs_ready", ["status", "available_at"], unique=False)
+        batch_op.create_index("ix_runs_started", ["workflow_id", "started_at"], unique=False)
         batch_op.create_index("ix_runs_workflow", ["workflow_id", "created_at"], unique=False)
 
     op.create_table(
@@ -115,6 +116,8 @@ def upgrade() -> None:
         sa.Column("current_version", sa.Integer(), nullable=False),
         sa.Column("http_path", sa.String(length=500), nullable=True),
         sa.Column("concurrency", sa.Integer(), nullable=False),
+        sa.Column("throttle_limit", sa.Integer(), nullable=True),
+        sa.Column("throttle_per", sa.Float(), nullable=True),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -133,6 +136,7 @@ def downgrade() -> None:
     op.drop_table("schedule_ticks")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index("ix_runs_workflow")
+        batch_op.drop_index("ix_runs_started")
         batch_op.drop_index("ix_runs_ready")
         batch_op.drop_index("ix_runs_event")
         batch_op.drop_index("ix_runs_created")
