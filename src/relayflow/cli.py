@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -92,6 +93,8 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
 
     from relayflow.server.app import create_app
 
+    if not os.environ.get("RELAYFLOW_PUBLIC_URL"):
+        runtime.config.public_url = f"http://{host}:{port}"
     web = create_app(runtime)
     if banner:
         token = runtime.config.api_token_file
@@ -456,6 +459,27 @@ def replay(
         _print_json({"run_id": new.run_id, "version": new.version, "replay_of": run_id})
     else:
         console.print(f"queued run {new.run_id} (v{new.version}) replaying {run_id}")
+
+
+def _control(run_id: str, action: str, home: Path | None) -> None:
+    async def work(runtime: Runtime) -> bool:
+        return await runtime.control(run_id, action)
+
+    if not _with_runtime(_config(home), work):
+        _fail(f"run {run_id} is not waiting (queued or sleeping), so it cannot be {action}d")
+    console.print(f"run {run_id}: {action}d")
+
+
+@app.command()
+def cancel(run_id: str, home: Home = None) -> None:
+    """Cancel a queued or sleeping run (e.g. one waiting in a delay)."""
+    _control(run_id, "cancel", home)
+
+
+@app.command()
+def resume(run_id: str, home: Home = None) -> None:
+    """Wake a sleeping run now instead of at the end of its delay."""
+    _control(run_id, "resume", home)
 
 
 @app.command()

@@ -25,6 +25,7 @@ class Config:
     lease_seconds: float = 30.0
     worker_capacity: int = 256
     exposed_env: frozenset[str] = field(default_factory=frozenset)
+    public_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
 
     @classmethod
     def load(cls, home: str | Path | None = None) -> Config:
@@ -38,6 +39,7 @@ class Config:
             body_limit=int(os.environ.get("RELAYFLOW_BODY_LIMIT", DEFAULT_BODY_LIMIT)),
             lease_seconds=float(os.environ.get("RELAYFLOW_LEASE_SECONDS", 30)),
             exposed_env=frozenset(n.strip() for n in exposed.split(",") if n.strip()),
+            public_url=os.environ.get("RELAYFLOW_PUBLIC_URL", f"http://127.0.0.1:{DEFAULT_PORT}"),
         )
 
     @property

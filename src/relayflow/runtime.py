@@ -20,11 +20,13 @@ import orjson
 
 from relayflow import metrics
 from relayflow.config import Config
+from relayflow.engine import links
 from relayflow.engine.catalog import Catalog
 from relayflow.engine.context import HttpResponse
 from relayflow.engine.runner import Accounts, Runner
 from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
+from relayflow.store.control import control_batch
 from relayflow.store.database import Database
 from relayflow.store.listener import Listener
 from relayflow.store.runs import NewRun, load_runs
@@ -79,7 +81,13 @@ class Runtime:
         self.http = httpx.AsyncClient(follow_redirects=True, timeout=30)
         env = {name: os.environ[name] for name in self.config.exposed_env if name in os.environ}
         self.runner = Runner(
-            self.writer, self.owner, self.http, env, self.accounts, self.responders
+            self.writer,
+            self.owner,
+            self.http,
+            env,
+            self.accounts,
+            self.responders,
+            link=lambda run_id, action: links.link(self.config, run_id, action),
         )
         self._tasks.append(asyncio.create_task(self._refresh_catalog()))
         if self.with_worker:
@@ -213,6 +221,13 @@ class Runtime:
         if self.worker is not None:
             self.worker.wake()
         return new
+
+    async def control(self, run_id: str, action: str) -> bool:
+        """Resume a sleeping run now, or cancel a queued or sleeping one."""
+        changed = await self.writer.write(control_batch(run_id, action))
+        if changed and self.worker is not None:
+            self.worker.wake()
+        return bool(changed)
 
     async def run_now(
         self,

@@ -46,6 +46,8 @@ class StepContext:
     logs: list[str] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
     exit_reason: str | None = None
+    stores: Any = None  # data stores (get/set/incr/…) shared across workflows
+    delay_seconds: float | None = None  # set by flow actions: sleep after this step
 
     def log(self, *parts: Any) -> None:
         self.logs.append(" ".join(str(p) for p in parts))

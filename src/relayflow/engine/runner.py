@@ -1,9 +1,10 @@
-"""Executing one claimed run, step by step, with a checkpoint after every step.
+"""Executing one claimed run, node by node, with a checkpoint after every node.
 
-A run resumes at the first step without a recorded result. A step's result is committed
-before the next step starts, so a completed step never runs again; only a step in flight
-when a process dies can run twice (at-least-once). Failed attempts are retried durably:
-the run goes back to the queue with a later `available_at`, holding no worker meanwhile.
+A run resumes at its program counter (`next_step`): the first node without a recorded
+result. A node's result is committed before the next node starts, so a completed step
+never runs again; only a step in flight when a process dies can run twice
+(at-least-once). Failed attempts are retried durably, and delays are rows: the run goes
+back to the queue with a later `available_at`, holding no worker or memory meanwhile.
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import asyncio
 import logging
 import random
 import time
-import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from pydantic import ValidationError
 
-from relayflow.engine.compiled import CompiledStep, CompiledWorkflow
+from relayflow.engine.compiled import CompiledWorkflow, Node
 from relayflow.engine.context import HttpResponse, StepContext, StepError
+from relayflow.engine.flow import FlowOutcome, run_flow_node
+from relayflow.engine.outcome import StepOutcome, describe_error, is_retryable, json_ready
 from relayflow.engine.redact import Redactor
-from relayflow.expressions import ExpressionError
 from relayflow.model.workflow import RetryPolicy
 from relayflow.store.runs import (
     ADVANCE_RUN,
@@ -44,18 +43,18 @@ class Accounts(Protocol):
     def resolve(self, name: str, app: str) -> tuple[Any, list[str]]: ...
 
 
-@dataclass
-class StepOutcome:
-    status: str  # succeeded | failed
-    inputs: Any = None
-    return_value: Any = None
-    exports: dict[str, Any] | None = None
-    logs: list[str] | None = None
-    error: dict[str, Any] | None = None
-    started_at: float = 0.0
-    finished_at: float = 0.0
-    retryable: bool = True
-    exit_reason: str | None = None
+class CodeSteps(Protocol):
+    """Runs a code node out of process; see relayflow.engine.code."""
+
+    async def run(
+        self,
+        runner: Runner,
+        run: ClaimedRun,
+        compiled: CompiledWorkflow,
+        node: Node,
+        scope: Mapping[str, Any],
+        attempt: int,
+    ) -> StepOutcome: ...
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int) -> float:
@@ -64,6 +63,18 @@ def backoff_delay(policy: RetryPolicy, attempt: int) -> float:
         return policy.initial
     base = min(policy.max_delay, policy.initial * 2 ** (attempt - 1))
     return random.uniform(base / 2, base)
+
+
+def trigger_context(run: ClaimedRun, compiled: CompiledWorkflow) -> dict[str, Any]:
+    return {
+        "id": run.event_id,
+        "run_id": run.id,
+        "ts": run.event_received_at,
+        "workflow": compiled.name,
+        "version": compiled.version,
+        "replay": run.replay_of is not None,
+        "test": run.test,
+    }
 
 
 class Runner:
@@ -75,7 +86,10 @@ class Runner:
         env: Mapping[str, str],
         accounts: Accounts | None = None,
         responders: dict[str, asyncio.Future[HttpResponse | None]] | None = None,
-        on_step: Callable[[CompiledStep, StepOutcome], None] | None = None,
+        on_step: Callable[[Node, StepOutcome], None] | None = None,
+        stores: Any = None,
+        code: CodeSteps | None = None,
+        link: Callable[[str, str], str] | None = None,
     ) -> None:
         self.writer = writer
         self.owner = owner
@@ -84,94 +98,109 @@ class Runner:
         self.accounts = accounts
         self.responders = responders if responders is not None else {}
         self.on_step = on_step
+        self.stores = stores
+        self.code = code
+        self.link = link
 
     async def execute(self, run: ClaimedRun, compiled: CompiledWorkflow) -> str:
-        """Run `run` from its first unrecorded step; returns its status afterwards."""
+        """Run `run` from its program counter; returns its status afterwards."""
         status = await self._execute(run, compiled)
         waiting = self.responders.get(run.id)
-        if waiting is not None and status != "queued" and not waiting.done():
+        if waiting is not None and status not in ("queued", "sleeping") and not waiting.done():
             waiting.set_result(None)  # the run ended without calling http.respond
         return status
 
     async def _execute(self, run: ClaimedRun, compiled: CompiledWorkflow) -> str:
         steps: dict[str, Any] = {
-            "trigger": {
-                "event": run.event,
-                "context": {
-                    "id": run.event_id,
-                    "run_id": run.id,
-                    "ts": run.event_received_at,
-                    "workflow": compiled.name,
-                    "version": compiled.version,
-                    "replay": run.replay_of is not None,
-                    "test": run.test,
-                },
-            }
+            "trigger": {"event": run.event, "context": trigger_context(run, compiled)}
         }
-        for index, result in sorted(run.results.items()):
-            if index < run.next_step and result["status"] == "succeeded":
+        for _index, result in sorted(run.results.items()):
+            if result["status"] == "succeeded":
                 steps[result["name"]] = {
                     "$return_value": result["return_value"],
                     **result["exports"],
                 }
         scope = {"steps": steps, "env": self.env}
-        total = len(compiled.steps)
-        if run.next_step >= total:
-            await self.writer.write(
-                Batch([(FINISH_RUN, ("succeeded", total, time.time(), None, run.id))])
-            )
-            return "succeeded"
-        for cstep in compiled.steps[run.next_step :]:
-            prior = run.results.get(cstep.index)
-            attempt = (prior["attempts"] if prior and prior["status"] == "retrying" else 0) + 1
-            outcome = await self.run_step(run, compiled, cstep, scope, attempt)
+        nodes = compiled.nodes
+        pc = run.next_step
+        while pc < len(nodes):
+            node = nodes[pc]
+            prior = run.results.get(pc)
+            again = prior is not None and prior["status"] in ("retrying", "rerun")
+            attempt = prior["attempts"] + 1 if again else 1
+            outcome = await self.run_node(run, compiled, node, scope, attempt)
             if self.on_step is not None:
-                self.on_step(cstep, outcome)
-            step_row = _step_row(run.id, cstep, outcome, attempt)
+                self.on_step(node, outcome)
             if outcome.status == "failed":
-                policy = compiled.workflow.retry_policy(cstep.step)
-                if not run.test and outcome.retryable and attempt <= policy.max:
-                    step_row = step_row[:3] + ("retrying",) + step_row[4:]
-                    when = time.time() + backoff_delay(policy, attempt)
-                    await self.writer.write(
-                        Batch(
-                            [
-                                (UPSERT_STEP, step_row),
-                                (REQUEUE_RUN, (cstep.index, when, run.id, self.owner)),
-                            ]
-                        )
-                    )
-                    return "queued"
-                message = f"step {cstep.step.name}: {outcome.error['message']}"
-                await self.writer.write(
-                    Batch(
-                        [
-                            (UPSERT_STEP, step_row),
-                            (
-                                FINISH_RUN,
-                                ("failed", cstep.index, outcome.finished_at, message, run.id),
-                            ),
-                        ]
-                    )
-                )
-                return "failed"
-            steps[cstep.step.name] = {
-                "$return_value": outcome.return_value,
-                **(outcome.exports or {}),
-            }
-            last = cstep.index == total - 1
-            if outcome.exit_reason is not None or last:
-                status = "succeeded" if outcome.exit_reason is None else "exited"
-                reason = None if outcome.exit_reason is None else outcome.exit_reason
-                finish = (
-                    FINISH_RUN,
-                    (status, cstep.index + 1, outcome.finished_at, reason, run.id),
-                )
-                await self.writer.write(Batch([(UPSERT_STEP, step_row), finish]))
-                return status
-            advance = (ADVANCE_RUN, (cstep.index + 1, run.id, self.owner))
-            await self.writer.write(Batch([(UPSERT_STEP, step_row), advance]))
+                return await self._failed(run, compiled, node, outcome, attempt)
+            if outcome.rerun is not None and not run.test:
+                return await self._rerun(run, node, outcome, attempt)
+            steps[node.name] = {"$return_value": outcome.return_value, **(outcome.exports or {})}
+            row = (UPSERT_STEP, _step_row(run.id, node, outcome, attempt))
+            nxt = outcome.goto if outcome.goto is not None else node.next
+            if outcome.exit_reason is not None:
+                finish = ("exited", nxt, outcome.finished_at, outcome.exit_reason, run.id)
+                await self.writer.write(Batch([row, (FINISH_RUN, finish)]))
+                return "exited"
+            if outcome.sleep_until is not None and not run.test:
+                sleep = ("sleeping", nxt, outcome.sleep_until, run.id, self.owner)
+                await self.writer.write(Batch([row, (REQUEUE_RUN, sleep)]))
+                return "sleeping"
+            if nxt >= len(nodes):
+                finish = ("succeeded", nxt, outcome.finished_at, None, run.id)
+                await self.writer.write(Batch([row, (FINISH_RUN, finish)]))
+                return "succeeded"
+            await self.writer.write(Batch([row, (ADVANCE_RUN, (nxt, run.id, self.owner))]))
+            pc = nxt
+        await self.writer.write(Batch([(FINISH_RUN, ("succeeded", pc, time.time(), None, run.id))]))
         return "succeeded"
+
+    async def _failed(
+        self,
+        run: ClaimedRun,
+        compiled: CompiledWorkflow,
+        node: Node,
+        outcome: StepOutcome,
+        attempt: int,
+    ) -> str:
+        row = _step_row(run.id, node, outcome, attempt)
+        policy = compiled.workflow.retry_policy(node.step)
+        if not run.test and outcome.retryable and attempt <= policy.max:
+            row = row[:3] + ("retrying",) + row[4:]
+            when = time.time() + backoff_delay(policy, attempt)
+            requeue = ("queued", node.index, when, run.id, self.owner)
+            await self.writer.write(Batch([(UPSERT_STEP, row), (REQUEUE_RUN, requeue)]))
+            return "queued"
+        assert outcome.error is not None
+        message = f"step {node.name}: {outcome.error['message']}"
+        finish = ("failed", node.index, outcome.finished_at, message, run.id)
+        await self.writer.write(Batch([(UPSERT_STEP, row), (FINISH_RUN, finish)]))
+        return "failed"
+
+    async def _rerun(self, run: ClaimedRun, node: Node, outcome: StepOutcome, attempt: int) -> str:
+        assert outcome.rerun is not None
+        delay, limit = outcome.rerun
+        row = _step_row(run.id, node, outcome, attempt)
+        if attempt > limit:
+            outcome.error = {
+                "name": "RerunLimit",
+                "message": f"pd.flow.rerun asked for more than {limit} reruns",
+            }
+            row = _step_row(run.id, node, outcome, attempt)
+            row = row[:3] + ("failed",) + row[4:]
+            finish = (
+                "failed",
+                node.index,
+                outcome.finished_at,
+                f"step {node.name}: " + outcome.error["message"],
+                run.id,
+            )
+            await self.writer.write(Batch([(UPSERT_STEP, row), (FINISH_RUN, finish)]))
+            return "failed"
+        row = row[:3] + ("rerun",) + row[4:]
+        sleep = ("sleeping", node.index, time.time() + delay, run.id, self.owner)
+        await self.writer.write(Batch([(UPSERT_STEP, row), (REQUEUE_RUN, sleep)]))
+        return "sleeping"
 
     def _responder(self, run_id: str) -> Any:
         waiting = self.responders.get(run_id)
@@ -186,14 +215,54 @@ class Runner:
 
         return deliver
 
-    async def run_step(
+    async def run_node(
         self,
         run: ClaimedRun,
         compiled: CompiledWorkflow,
-        cstep: CompiledStep,
+        node: Node,
         scope: Mapping[str, Any],
         attempt: int,
     ) -> StepOutcome:
+        if node.kind == "action":
+            return await self.run_action(run, compiled, node, scope, attempt)
+        if node.kind == "code":
+            if self.code is None:
+                return _failure(
+                    time.time(),
+                    StepError("code steps are not available in this process", retryable=False),
+                )
+            return await self.code.run(self, run, compiled, node, scope, attempt)
+        started = time.time()
+        try:
+            flow: FlowOutcome = run_flow_node(node, scope)
+        except Exception as exc:  # noqa: BLE001 - a bad condition is the step's error
+            return _failure(started, exc, node)
+        if flow.sleep_until is not None and self.link is not None:
+            flow.value["resume_url"] = self.link(run.id, "resume")
+            flow.value["cancel_url"] = self.link(run.id, "cancel")
+        return StepOutcome(
+            status="succeeded",
+            inputs=flow.inputs,
+            return_value=flow.value,
+            started_at=started,
+            finished_at=time.time(),
+            exit_reason=flow.exit_reason,
+            goto=flow.goto,
+            sleep_until=flow.sleep_until,
+            logs=[f"test run: the {flow.seconds:g}s delay was skipped"]
+            if run.test and flow.sleep_until
+            else None,
+        )
+
+    async def run_action(
+        self,
+        run: ClaimedRun,
+        compiled: CompiledWorkflow,
+        node: Node,
+        scope: Mapping[str, Any],
+        attempt: int,
+    ) -> StepOutcome:
+        assert node.action is not None
         started = time.time()
         redact = Redactor()
         ctx = StepContext(
@@ -201,34 +270,29 @@ class Runner:
             event_id=run.event_id,
             workflow=compiled.name,
             version=compiled.version,
-            step=cstep.step.name,
+            step=node.name,
             attempt=attempt,
             test=run.test,
             http=self.http,
             responder=self._responder(run.id),
+            stores=self.stores,
         )
         inputs: Any = None
         try:
-            if cstep.step.account:
+            if node.step.account:
                 if self.accounts is None:
                     raise StepError("connected accounts are not available here", retryable=False)
-                ctx.account, secrets = self.accounts.resolve(cstep.step.account, cstep.action.app)
+                ctx.account, secrets = self.accounts.resolve(node.step.account, node.action.app)
                 redact = Redactor(secrets)
-            inputs = cstep.evaluate(scope)
-            model = cstep.action.inputs.model_validate(inputs)
-            value = await asyncio.wait_for(cstep.action.run(ctx, model), cstep.timeout)
-            value = _json_ready(value, cstep)
+            inputs = node.evaluate(scope)
+            model = node.action.inputs.model_validate(inputs)
+            value = await asyncio.wait_for(node.action.run(ctx, model), node.timeout)
+            value = json_ready(value, node.step.uses or node.name)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the step's error
-            return StepOutcome(
-                status="failed",
-                inputs=redact(inputs),
-                exports=redact(ctx.exports),
-                logs=redact(ctx.logs),
-                error=redact(_describe(exc, cstep)),
-                started_at=started,
-                finished_at=time.time(),
-                retryable=_retryable(exc),
-            )
+            failed = _failure(started, exc, node)
+            failed.inputs, failed.exports = redact(inputs), redact(ctx.exports)
+            failed.logs, failed.error = redact(ctx.logs), redact(failed.error)
+            return failed
         return StepOutcome(
             status="succeeded",
             inputs=redact(inputs),
@@ -238,14 +302,25 @@ class Runner:
             started_at=started,
             finished_at=time.time(),
             exit_reason=ctx.exit_reason,
+            sleep_until=time.time() + ctx.delay_seconds if ctx.delay_seconds else None,
         )
 
 
-def _step_row(run_id: str, cstep: CompiledStep, outcome: StepOutcome, attempt: int) -> tuple:
+def _failure(started: float, exc: Exception, node: Node | None = None) -> StepOutcome:
+    return StepOutcome(
+        status="failed",
+        error=describe_error(exc, node),
+        started_at=started,
+        finished_at=time.time(),
+        retryable=is_retryable(exc),
+    )
+
+
+def _step_row(run_id: str, node: Node, outcome: StepOutcome, attempt: int) -> tuple:
     return (
         run_id,
-        cstep.index,
-        cstep.step.name,
+        node.index,
+        node.name,
         outcome.status,
         dumps(outcome.inputs),
         dumps(outcome.return_value),
@@ -256,48 +331,3 @@ def _step_row(run_id: str, cstep: CompiledStep, outcome: StepOutcome, attempt: i
         outcome.started_at,
         outcome.finished_at,
     )
-
-
-def _json_ready(value: Any, cstep: CompiledStep) -> Any:
-    try:
-        dumps(value)
-    except TypeError as exc:
-        raise StepError(
-            f"{cstep.step.uses} returned a value that is not JSON-serialisable: {exc}",
-            retryable=False,
-        ) from None
-    dump = getattr(value, "model_dump", None)
-    return dump(mode="json") if dump else value
-
-
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, StepError):
-        return exc.retryable
-    return not isinstance(exc, ExpressionError | ValidationError)
-
-
-def _describe(exc: Exception, cstep: CompiledStep) -> dict[str, Any]:
-    if isinstance(exc, ExpressionError):
-        return {"name": "ExpressionError", "message": str(exc)}
-    if isinstance(exc, ValidationError):
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            problems.append(f"steps.{cstep.step.name}.with.{where}: {err['msg']}")
-        return {"name": "InputError", "message": "; ".join(problems)}
-    if isinstance(exc, TimeoutError):
-        return {
-            "name": "TimeoutError",
-            "message": f"took longer than {cstep.timeout:g}s (raise `timeout` on the step or in"
-            " settings if it needs more)",
-        }
-    if isinstance(exc, StepError):
-        described: dict[str, Any] = {"name": type(exc).__name__, "message": str(exc)}
-        if exc.details is not None:
-            described["details"] = exc.details
-        return described
-    return {
-        "name": type(exc).__name__,
-        "message": str(exc) or type(exc).__name__,
-        "traceback": "".join(traceback.format_exception(exc)[-6:]),
-    }

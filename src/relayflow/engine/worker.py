@@ -13,8 +13,9 @@ import time
 
 from relayflow import metrics
 from relayflow.engine.catalog import Catalog
-from relayflow.engine.compiled import CompiledStep
-from relayflow.engine.runner import Runner, StepOutcome
+from relayflow.engine.compiled import Node
+from relayflow.engine.outcome import StepOutcome
+from relayflow.engine.runner import Runner
 from relayflow.store.runs import FINISH_RUN, RELEASE_LEASES, RENEW_LEASES, ClaimedRun, claim_batch
 from relayflow.store.writer import Batch, Writer
 
@@ -103,7 +104,7 @@ class Worker:
         finally:
             self.inflight.pop(run.id, None)
             self._wake.set()
-        if status != "queued":
+        if status not in ("queued", "sleeping"):
             metrics.runs_finished.labels(status).inc()
 
     async def _renew_leases(self) -> None:
@@ -130,6 +131,6 @@ class Worker:
         await self.writer.write(Batch([(RELEASE_LEASES, (self.owner,))]))
 
 
-def _count_step(cstep: CompiledStep, outcome: StepOutcome) -> None:
-    metrics.steps_executed.labels(cstep.action.key, outcome.status).inc()
-    metrics.step_seconds.labels(cstep.action.key).observe(outcome.finished_at - outcome.started_at)
+def _count_step(node: Node, outcome: StepOutcome) -> None:
+    metrics.steps_executed.labels(node.key, outcome.status).inc()
+    metrics.step_seconds.labels(node.key).observe(outcome.finished_at - outcome.started_at)

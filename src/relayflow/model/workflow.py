@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from relayflow.model.duration import Duration
+from relayflow.expressions import has_expression
+from relayflow.model.duration import Duration, parse_duration
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
@@ -33,6 +34,8 @@ class HttpTrigger(Model):
         value = value.strip().strip("/")
         if value.startswith("hooks/"):
             value = value[len("hooks/") :]
+        if value.startswith("_"):
+            raise ValueError(f"{value!r}: paths starting with _ are reserved for relayflow")
         if not HTTP_PATH.match(value):
             raise ValueError(
                 f"{value!r} is not a usable path; use letters, digits, - _ . ~ and /, e.g. signup"
@@ -111,13 +114,47 @@ class RetryPolicy(Model):
     max_delay: Duration = 600.0
 
 
+class Filter(Model):
+    """Continue only when `continue_if` is true, or stop when `exit_if` is true."""
+
+    continue_if: Any = None
+    exit_if: Any = None
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Filter:
+        if (self.continue_if is None) == (self.exit_if is None):
+            raise ValueError("give exactly one of continue_if or exit_if")
+        return self
+
+
+STEP_KINDS = ("uses", "code", "code_file", "filter", "if", "switch", "delay", "end")
+
+
 class Step(Model):
+    """One step. Exactly one of: uses (an action), code / code_file (Python), filter, if,
+    switch, delay, end. `if` takes `then` and `else`; `switch` takes `cases` and `default`."""
+
     name: str
-    uses: str
+    uses: str | None = None
+    code: str | None = None
+    code_file: str | None = None
     account: str | None = None
+    accounts: dict[str, str] = Field(
+        default_factory=dict, description="Code steps: pd.inputs[key]['$auth'] from account"
+    )
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     retries: RetryPolicy | None = None
     timeout: Duration | None = None
+    filter: Filter | None = None
+    if_: Any = Field(None, alias="if")
+    then: list[Step] | None = None
+    else_: list[Step] | None = Field(None, alias="else")
+    switch: Any = None
+    cases: dict[str, list[Step]] | None = None
+    default: list[Step] | None = None
+    delay: Any = Field(None, description="A duration (30s, 5m, 2h, 7d) or an expression")
+    end: str | None = Field(None, description="End the run here, with this reason")
 
     @field_validator("name")
     @classmethod
@@ -130,6 +167,61 @@ class Step(Model):
         if value == "trigger":
             raise ValueError("'trigger' is reserved for the trigger's data; pick another name")
         return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        given = [k for k in STEP_KINDS if getattr(self, _FIELD.get(k, k)) is not None]
+        if len(given) != 1:
+            found = f" (found {', '.join(given)})" if given else ""
+            raise ValueError(
+                "a step does exactly one thing: uses, code, code_file, filter, if, switch,"
+                f" delay or end{found}"
+            )
+        kind = given[0]
+        if kind != "if" and (self.then is not None or self.else_ is not None):
+            raise ValueError("then/else belong to an `if` step")
+        if kind != "switch" and (self.cases is not None or self.default is not None):
+            raise ValueError("cases/default belong to a `switch` step")
+        if kind == "if" and self.then is None:
+            raise ValueError("an `if` step needs `then:` with the steps to run when it is true")
+        if kind == "switch" and not self.cases:
+            raise ValueError("a `switch` step needs `cases:` mapping values to steps")
+        if kind == "delay" and not has_expression(self.delay):
+            parse_duration(self.delay)
+        if self.accounts and kind not in ("code", "code_file"):
+            raise ValueError("`accounts:` is for code steps; actions take one `account:`")
+        return self
+
+    @property
+    def kind(self) -> str:
+        for kind in STEP_KINDS:
+            if getattr(self, _FIELD.get(kind, kind)) is not None:
+                return "code" if kind == "code_file" else kind
+        raise AssertionError("validated steps have a kind")
+
+    def children(self) -> list[tuple[str, list[Step]]]:
+        """Nested step lists with their branch labels, in order."""
+        if self.kind == "if":
+            return [("then", self.then or []), ("else", self.else_ or [])]
+        if self.kind == "switch":
+            return [
+                *((str(k), v) for k, v in (self.cases or {}).items()),
+                ("default", self.default or []),
+            ]
+        return []
+
+
+_FIELD = {"if": "if_"}
+
+
+def walk(steps: list[Step]) -> list[Step]:
+    """Every step, nested ones included, in document order."""
+    found: list[Step] = []
+    for step in steps:
+        found.append(step)
+        for _label, branch in step.children():
+            found.extend(walk(branch))
+    return found
 
 
 class Throttle(Model):
@@ -145,6 +237,8 @@ class Throttle(Model):
 
 
 class Settings(Model):
+    code_timeout: Duration = Field(30.0, description="Time limit for one code step")
+    code_memory_mb: int = Field(512, ge=32, le=65536, description="Memory limit of a code step")
     concurrency: int = Field(10, ge=1, le=10000, description="Runs of this workflow at once")
     throttle: Throttle | None = Field(None, description="At most `limit` run starts per `per`")
     retries: RetryPolicy = Field(default_factory=RetryPolicy)
@@ -156,6 +250,9 @@ class Workflow(Model):
     description: str = ""
     trigger: Trigger
     steps: list[Step] = Field(default_factory=list)
+    requirements: list[str] = Field(
+        default_factory=list, description="pip packages for code steps, e.g. ['phonenumbers']"
+    )
     settings: Settings = Field(default_factory=Settings)
 
     @field_validator("name")
@@ -172,7 +269,7 @@ class Workflow(Model):
     @classmethod
     def _unique_steps(cls, steps: list[Step]) -> list[Step]:
         seen: set[str] = set()
-        for step in steps:
+        for step in walk(steps):
             if step.name in seen:
                 raise ValueError(f"two steps are named {step.name!r}; step names must be unique")
             seen.add(step.name)

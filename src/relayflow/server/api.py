@@ -109,7 +109,9 @@ def make_api(runtime: Runtime) -> APIRouter:
     @api.get("/runs", summary="Runs, newest first")
     def runs(
         workflow: str | None = None,
-        status: str | None = Query(None, pattern="^(queued|running|succeeded|failed|exited)$"),
+        status: str | None = Query(
+            None, pattern="^(queued|running|sleeping|succeeded|failed|exited|cancelled)$"
+        ),
         limit: int = Query(50, ge=1, le=1000),
         before: str | None = None,
     ) -> list[dict[str, Any]]:
@@ -130,6 +132,21 @@ def make_api(runtime: Runtime) -> APIRouter:
         except KeyError as exc:
             raise HTTPException(404, str(exc.args[0])) from None
         return {"run_id": new.run_id, "event_id": new.event_id, "version": new.version}
+
+    @api.post("/runs/{run_id}/cancel", summary="Cancel a queued or sleeping run")
+    async def cancel(run_id: str) -> dict[str, Any]:
+        return await _control(run_id, "cancel")
+
+    @api.post("/runs/{run_id}/resume", summary="Wake a sleeping run now")
+    async def resume(run_id: str) -> dict[str, Any]:
+        return await _control(run_id, "resume")
+
+    async def _control(run_id: str, action: str) -> dict[str, Any]:
+        if history.get_run(db, run_id) is None:
+            raise HTTPException(404, f"no run {run_id}")
+        if not await runtime.control(run_id, action):
+            raise HTTPException(409, f"run {run_id} is not waiting, so it cannot be {action}d")
+        return {"ok": True, "run_id": run_id, "action": action}
 
     @api.get("/events/{event_id}", summary="One event as it was received")
     def event(event_id: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relayflow import metrics
+from relayflow.engine import links
 from relayflow.engine.context import HttpResponse
 from relayflow.model.workflow import HttpTrigger
 from relayflow.runtime import Runtime
@@ -140,6 +141,8 @@ def make_hook_endpoint(runtime: Runtime):
 
     async def hook(request: Request) -> Response:
         path = request.path_params["path"].strip("/")
+        if path.startswith("_runs/"):
+            return await _run_link(request, path)
         workflow = runtime.catalog.routes.get(path)
         if workflow is None or not workflow.active:
             state = "paused" if workflow is not None else "unknown"
@@ -205,6 +208,18 @@ def make_hook_endpoint(runtime: Runtime):
                 status_code=502,
             )
         return _to_response(answer)
+
+    async def _run_link(request: Request, path: str) -> Response:
+        parts = path.split("/")
+        if len(parts) != 3 or parts[2] not in links.ACTIONS:
+            return _refuse(404, f"no such link: /hooks/{path}")
+        run_id, action = parts[1], parts[2]
+        if not links.verify(config, run_id, action, request.query_params.get("sig", "")):
+            return _refuse(403, "this link's signature is not valid for that run")
+        changed = await runtime.control(run_id, action)
+        if not changed:
+            return _refuse(409, f"run {run_id} is not waiting, so it cannot be {action}d")
+        return JSONResponse({"ok": True, "run_id": run_id, "action": action})
 
     return hook
 

@@ -39,7 +39,7 @@ FINISH_RUN = (
     " lease_expires = NULL WHERE id = ?"
 )
 REQUEUE_RUN = (
-    "UPDATE runs SET status = 'queued', next_step = ?, available_at = ?, lease_owner = NULL,"
+    "UPDATE runs SET status = ?, next_step = ?, available_at = ?, lease_owner = NULL,"
     " lease_expires = NULL WHERE id = ? AND lease_owner = ?"
 )
 RENEW_LEASES = "UPDATE runs SET lease_expires = ? WHERE lease_owner = ? AND status = 'running'"
@@ -188,7 +188,7 @@ def claim_batch(
             lock = " FOR UPDATE SKIP LOCKED" if db.is_postgres else ""
             cur.execute(
                 db.sql(
-                    "SELECT id FROM runs WHERE workflow_id = ? AND status = 'queued'"
+                    "SELECT id FROM runs WHERE workflow_id = ? AND status IN ('queued', 'sleeping')"
                     f" AND available_at <= ? ORDER BY available_at, id LIMIT ?{lock}"
                 ),
                 (workflow_id, now, slots),

@@ -1,0 +1,47 @@
+"""Signed links that resume or cancel a sleeping run (what pd.flow.delay returns).
+
+Anyone holding a link can use it, as in Pipedream, so each is signed for one run and one
+action with a key only this installation knows (RELAYFLOW_SECRET_KEY, or a key file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from relayflow.config import Config
+
+ACTIONS = ("resume", "cancel")
+
+
+def _key(config: Config) -> bytes:
+    env = os.environ.get("RELAYFLOW_SECRET_KEY")
+    if env:
+        return hashlib.sha256(b"relayflow-run-links:" + env.encode()).digest()
+    path: Path = config.home / "links.key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+def signature(config: Config, run_id: str, action: str) -> str:
+    return hmac.new(_key(config), f"{run_id}:{action}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def link(config: Config, run_id: str, action: str) -> str:
+    return (
+        f"{config.public_url}/hooks/_runs/{run_id}/{action}?sig={signature(config, run_id, action)}"
+    )
+
+
+def verify(config: Config, run_id: str, action: str, sig: str) -> bool:
+    return action in ACTIONS and hmac.compare_digest(signature(config, run_id, action), sig)
