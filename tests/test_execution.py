@@ -233,3 +233,42 @@ def test_api_deploys_lists_and_inspects(sqlite_relayflow):
     assert httpx.get(f"{rf.url}/healthz").status_code == 200
     assert "relayflow_events_ingested_total" in httpx.get(f"{rf.url}/metrics").text
     assert "relayflow" in httpx.get(rf.url).text
+
+
+DRAFT = """\
+name: drafted
+trigger: {http: {path: drafted}}
+steps:
+  - {name: one, uses: util.echo, with: {value: "one {{ steps.trigger.event.body.x }}"}}
+  - {name: two, uses: util.echo, with: {value: "two %s"}}
+"""
+
+
+def test_drafts_are_tested_without_deploying_then_deployed_and_rolled_back(relayflow):
+    relayflow.start()
+    with relayflow.api() as api:
+        tested = api.post(
+            "/workflows/drafted/test",
+            json={"source": DRAFT % "a", "event": {"body": {"x": 1}}, "until": "one"},
+        ).json()
+        assert tested["status"] == "succeeded" and tested["version"] == 1
+        assert [s["step_name"] for s in tested["steps"]] == ["one"]
+        assert tested["steps"][0]["return_value"] == "one 1"
+        assert httpx.post(f"{relayflow.url}/hooks/drafted", json={}).status_code == 404
+        deployed = api.post("/workflows", json={"source": DRAFT % "a"}).json()
+        assert deployed == {"name": "drafted", "version": 1, "changed": True}
+        assert api.post("/workflows", json={"source": DRAFT % "b"}).json()["version"] == 2
+    time.sleep(1.2)
+    httpx.post(f"{relayflow.url}/hooks/drafted", json={"x": 2})
+    relayflow.wait_runs(1)
+    relayflow.cli("workflows", "rollback", "drafted", "1")
+    time.sleep(1.2)
+    httpx.post(f"{relayflow.url}/hooks/drafted", json={"x": 3})
+    runs = [r for r in relayflow.wait_runs(3) if not r["test"]]
+    assert sorted(r["version"] for r in runs) == [1, 2]
+    file = relayflow.home / "draft.yaml"
+    file.write_text((DRAFT % "c").replace("{{ steps.trigger.event.body.x }}", "{{ oops.x }}"))
+    result = relayflow.cli("test", str(file), "--event", "-", input="{}", check=False)
+    assert result.returncode == 1 and "oops is not defined" in result.stdout
+    shown = json.loads(relayflow.cli("workflows", "show", "drafted", "--json").stdout)
+    assert shown["version"] == 1 and [v["version"] for v in shown["versions"]] == [3, 2, 1]

@@ -239,8 +239,8 @@ def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> Non
     row = get_workflow(db, name)
     if row is None:
         _fail(f"no workflow named {name!r}; see relayflow workflows list")
-    definition, source = get_version(db, row.id, row.current_version)
     versions = list_versions(db, row.id)
+    definition, source = get_version(db, row.id, row.current_version or versions[0]["version"])
     if as_json:
         _print_json(
             {
@@ -269,6 +269,18 @@ def _set_active(name: str, home: Path | None, active: bool) -> None:
     except KeyError:
         _fail(f"no workflow named {name!r}; see relayflow workflows list")
     console.print(f"{row.name} is now {'active' if row.active else 'paused'}")
+
+
+@workflows_app.command("rollback")
+def workflows_rollback(name: str, version: int, home: Home = None) -> None:
+    """Make an earlier version the one that runs (a running server switches within a second)."""
+    from relayflow.store.workflows import DeployError, rollback
+
+    try:
+        row = rollback(_database(_config(home)), name, version)
+    except (KeyError, DeployError) as exc:
+        _fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
+    console.print(f"{row.name} now runs v{row.current_version}")
 
 
 @workflows_app.command("pause")
@@ -307,26 +319,43 @@ def _read_event(source: str, workflow_path: str | None) -> dict[str, Any]:
 
 @app.command()
 def test(
-    name: Annotated[str, typer.Argument(help="A deployed workflow")],
+    name: Annotated[str, typer.Argument(help="A deployed workflow, or a workflow file (a draft)")],
     event: Annotated[
         str, typer.Option("--event", help="JSON file (or - for stdin): a full event, or a body")
     ] = "",
+    until: Annotated[str | None, typer.Option(help="Stop after this step")] = None,
     home: Home = None,
     as_json: AsJson = False,
 ) -> None:
-    """Run a workflow once on a test event and print every step; exit 1 if a step fails."""
+    """Run a workflow once on a test event and print every step; exit 1 if a step fails.
+
+    Given a file, it is tested as a draft: stored as a version, but not deployed."""
+    from relayflow.model.loader import WorkflowFileError, load_file
     from relayflow.store import history
+    from relayflow.store.workflows import deploy as deploy_workflow
     from relayflow.store.workflows import get_workflow
 
     config = _config(home)
     db = _database(config)
+    version = None
+    if Path(name).is_file():
+        try:
+            loaded = load_file(Path(name))
+        except WorkflowFileError as exc:
+            for problem in exc.problems:
+                sys.stderr.write(f"{problem}\n")
+            _fail("the workflow file has problems; nothing was run")
+        version = deploy_workflow(db, loaded.workflow, loaded.source, draft=True).version
+        name = loaded.workflow.name
     row = get_workflow(db, name)
     if row is None:
-        _fail(f"no workflow named {name!r}; deploy it first: relayflow deploy FILE")
+        _fail(f"no workflow named {name!r}; deploy it, or pass its file to test it as a draft")
+    if version is None and not row.current_version:
+        _fail(f"{name} has only drafts; pass its file to test it")
     payload = _read_event(event, row.http_path) if event else {}
 
     async def work(runtime: Runtime) -> str:
-        return await runtime.run_now(row, payload)
+        return await runtime.run_now(row, payload, version=version, stop_after=until)
 
     run_id = _with_runtime(config, work)
     found = history.get_run(db, run_id)

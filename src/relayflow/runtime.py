@@ -235,6 +235,7 @@ class Runtime:
         event: dict[str, Any],
         version: int | None = None,
         test: bool = True,
+        stop_after: str | None = None,
     ) -> str:
         """Execute one run inline (for `relayflow test`), returning its run id."""
         assert self.runner is not None
@@ -253,5 +254,5 @@ class Runtime:
             Batch(new.statements(), then=lambda cur, db: load_runs(cur, db, [new.run_id]))
         )
         compiled = self.catalog.compiled(workflow.id, new.version)
-        await self.runner.execute(claimed[0], compiled)
+        await self.runner.execute(claimed[0], compiled, stop_after)
         return new.run_id

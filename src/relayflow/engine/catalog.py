@@ -33,7 +33,7 @@ class Catalog:
         rows = list_workflows(self.db)
         self.workflows = {r.id: r for r in rows}
         self.by_name = {r.name: r for r in rows}
-        self.routes = {r.http_path: r for r in rows if r.http_path}
+        self.routes = {r.http_path: r for r in rows if r.http_path and r.current_version}
         self.epoch = epoch
         return True
 
@@ -63,3 +63,7 @@ class Catalog:
             r.id: Limits(r.concurrency, r.throttle_limit, r.throttle_per)
             for r in self.workflows.values()
         }
+
+    def deployed(self) -> list[WorkflowRow]:
+        """Workflows with a current version (not only drafts)."""
+        return [r for r in self.workflows.values() if r.current_version]

@@ -72,9 +72,14 @@ class CodeSteps:
                 shown[key] = {"$auth": MASK, "account": account}
             python = await self._python(compiled.workflow.requirements)
         except Exception as exc:  # noqa: BLE001 - shown as the step's error
-            return StepOutcome("failed", inputs=shown or None, error=describe_error(exc, node),
-                               started_at=started, finished_at=time.time(),
-                               retryable=is_retryable(exc))
+            return StepOutcome(
+                "failed",
+                inputs=shown or None,
+                error=describe_error(exc, node),
+                started_at=started,
+                finished_at=time.time(),
+                retryable=is_retryable(exc),
+            )
         context = {**trigger_context(run, compiled), "run": {"runs": attempt}}
         if runner.link is not None:
             context["resume_url"] = runner.link(run.id, "resume")
@@ -96,8 +101,13 @@ class CodeSteps:
             deliver = runner._responder(run.id)  # noqa: SLF001 - same package
             if deliver is not None:
                 response = result.response
-                await deliver(HttpResponse(response.get("status", 200),
-                                           response.get("headers") or {}, response.get("body")))
+                await deliver(
+                    HttpResponse(
+                        response.get("status", 200),
+                        response.get("headers") or {},
+                        response.get("body"),
+                    )
+                )
         outcome = StepOutcome(
             status="failed" if result.error else "succeeded",
             inputs=redact(shown),
@@ -111,8 +121,10 @@ class CodeSteps:
             sleep_until=time.time() + result.delay_ms / 1000 if result.delay_ms else None,
         )
         if result.rerun:
-            outcome.rerun = (result.rerun.get("delay_ms", 0) / 1000,
-                             int(result.rerun.get("max_retries", 10)))
+            outcome.rerun = (
+                result.rerun.get("delay_ms", 0) / 1000,
+                int(result.rerun.get("max_retries", 10)),
+            )
         return outcome
 
 

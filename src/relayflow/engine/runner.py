@@ -102,15 +102,22 @@ class Runner:
         self.code = code
         self.link = link
 
-    async def execute(self, run: ClaimedRun, compiled: CompiledWorkflow) -> str:
-        """Run `run` from its program counter; returns its status afterwards."""
-        status = await self._execute(run, compiled)
+    async def execute(
+        self, run: ClaimedRun, compiled: CompiledWorkflow, stop_after: str | None = None
+    ) -> str:
+        """Run `run` from its program counter; returns its status afterwards.
+
+        `stop_after` (test runs) ends the run successfully after the step of that name.
+        """
+        status = await self._execute(run, compiled, stop_after)
         waiting = self.responders.get(run.id)
         if waiting is not None and status not in ("queued", "sleeping") and not waiting.done():
             waiting.set_result(None)  # the run ended without calling http.respond
         return status
 
-    async def _execute(self, run: ClaimedRun, compiled: CompiledWorkflow) -> str:
+    async def _execute(
+        self, run: ClaimedRun, compiled: CompiledWorkflow, stop_after: str | None
+    ) -> str:
         steps: dict[str, Any] = {
             "trigger": {"event": run.event, "context": trigger_context(run, compiled)}
         }
@@ -146,7 +153,7 @@ class Runner:
                 sleep = ("sleeping", nxt, outcome.sleep_until, run.id, self.owner)
                 await self.writer.write(Batch([row, (REQUEUE_RUN, sleep)]))
                 return "sleeping"
-            if nxt >= len(nodes):
+            if nxt >= len(nodes) or node.name == stop_after:
                 finish = ("succeeded", nxt, outcome.finished_at, None, run.id)
                 await self.writer.write(Batch([row, (FINISH_RUN, finish)]))
                 return "succeeded"

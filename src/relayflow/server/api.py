@@ -19,6 +19,7 @@ from relayflow.store.workflows import (
     get_workflow,
     list_versions,
     list_workflows,
+    rollback,
     set_active,
 )
 
@@ -29,6 +30,16 @@ class DeployRequest(BaseModel):
 
 class ReplayRequest(BaseModel):
     version: int | None = None
+
+
+class TestRequest(BaseModel):
+    source: str | None = None  # a draft to test (YAML); omitted: the current version
+    event: dict[str, Any] = {}
+    until: str | None = None  # stop after this step (test one step and those before it)
+
+
+class RollbackRequest(BaseModel):
+    version: int
 
 
 def workflow_summary(row: Any) -> dict[str, Any]:
@@ -60,12 +71,14 @@ def make_api(runtime: Runtime) -> APIRouter:
     @api.get("/workflows/{name}", summary="A workflow with its current definition and versions")
     def workflow(name: str) -> dict[str, Any]:
         row = find(name)
-        definition, source = get_version(db, row.id, row.current_version)
+        versions = list_versions(db, row.id)
+        shown = row.current_version or versions[0]["version"]
+        definition, source = get_version(db, row.id, shown)
         return {
             **workflow_summary(row),
             "definition": definition.model_dump(mode="json", by_alias=True),
             "source": source,
-            "versions": list_versions(db, row.id),
+            "versions": versions,
         }
 
     @api.post("/workflows", summary="Deploy a workflow (a new version if it changed)")
@@ -91,6 +104,56 @@ def make_api(runtime: Runtime) -> APIRouter:
             raise HTTPException(409, str(exc)) from None
         runtime.catalog.refresh()
         return {"name": result.name, "version": result.version, "changed": result.changed}
+
+    @api.post(
+        "/workflows/{name}/test", summary="Run a draft or the current version on a test event"
+    )
+    async def test_workflow(name: str, body: TestRequest) -> dict[str, Any]:
+        version = None
+        if body.source is not None:
+            try:
+                loaded = parse_workflow(body.source, "draft")
+            except WorkflowFileError as exc:
+                raise HTTPException(422, {"problems": [str(p) for p in exc.problems]}) from None
+            if loaded.workflow.name != name:
+                raise HTTPException(
+                    422, {"problems": [f"draft: name: is {loaded.workflow.name!r}, not {name!r}"]}
+                )
+            version = deploy(db, loaded.workflow, loaded.source, draft=True).version
+        row = find(name)
+        if version is None and not row.current_version:
+            raise HTTPException(
+                409, f"{name} has no deployed version; send `source` to test a draft"
+            )
+        runtime.catalog.refresh()
+        run_id = await runtime.run_now(row, body.event, version=version, stop_after=body.until)
+        return history.get_run(db, run_id) or {}
+
+    @api.get("/workflows/{name}/versions/{version}", summary="One version's source")
+    def version_source(name: str, version: int) -> dict[str, Any]:
+        row = find(name)
+        try:
+            definition, source = get_version(db, row.id, version)
+        except KeyError:
+            raise HTTPException(404, f"{name} has no version {version}") from None
+        return {
+            "version": version,
+            "current": version == row.current_version,
+            "source": source,
+            "definition": definition.model_dump(mode="json", by_alias=True),
+        }
+
+    @api.post("/workflows/{name}/rollback", summary="Make an earlier version current")
+    def rollback_workflow(name: str, body: RollbackRequest) -> dict[str, Any]:
+        find(name)
+        try:
+            row = rollback(db, name, body.version)
+        except KeyError as exc:
+            raise HTTPException(404, str(exc.args[0])) from None
+        except DeployError as exc:
+            raise HTTPException(409, str(exc)) from None
+        runtime.catalog.refresh()
+        return workflow_summary(row)
 
     @api.post("/workflows/{name}/pause", summary="Stop accepting events")
     def pause(name: str) -> dict[str, Any]:

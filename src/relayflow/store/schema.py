@@ -127,3 +127,16 @@ accounts = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# Data stores (relayflow.datastores): named key-value stores shared across workflows.
+# `value` is JSON text; a key whose `expires_at` has passed is invisible and purged lazily.
+data_store_entries = Table(
+    "data_store_entries",
+    metadata,
+    Column("store", String(100), primary_key=True),
+    Column("key", String(512), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("expires_at", Float, nullable=True),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_data_store_entries_expires", "store", "expires_at"),
+)

@@ -66,28 +66,35 @@ def read_epoch(db: Database) -> str | None:
     return row[0] if row else None
 
 
-def deploy(db: Database, workflow: Workflow, source: str | None) -> Deployed:
-    """Store `workflow` as a new version, unless it equals the current one."""
+def _transaction(db: Database):
+    conn = db.connect()
+    cur = conn.cursor()
+    if db.is_postgres:
+        cur.execute("SELECT pg_advisory_xact_lock(7270002)")
+    else:
+        cur.execute("BEGIN IMMEDIATE")
+    return conn, cur
+
+
+def _commit(db: Database, conn: Any) -> None:
+    conn.commit() if db.is_postgres else conn.execute("COMMIT")
+
+
+def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = False) -> Deployed:
+    """Store `workflow` and make it the version that runs; no new version if nothing changed.
+
+    With `draft`, the version is stored for testing but does not become current: a
+    workflow that only has drafts has `current_version` 0 and receives no events.
+    """
     definition = dumps(workflow.model_dump(mode="json", by_alias=True))
     path = workflow.trigger.http.path if workflow.trigger.http else None
-    throttle = workflow.settings.throttle
-    limits = (
-        workflow.settings.concurrency,
-        throttle.limit if throttle else None,
-        throttle.per if throttle else None,
-    )
     now = time.time()
-    conn = db.connect()
+    conn, cur = _transaction(db)
     try:
-        cur = conn.cursor()
-        if db.is_postgres:
-            cur.execute("SELECT pg_advisory_xact_lock(7270002)")
-        else:
-            cur.execute("BEGIN IMMEDIATE")
         cur.execute(db.sql(f"SELECT {_COLUMNS} FROM workflows WHERE name = ?"), (workflow.name,))
         found = cur.fetchone()
         existing = _row(found) if found else None
-        if path:
+        if path and not draft:
             cur.execute(db.sql("SELECT name FROM workflows WHERE http_path = ?"), (path,))
             owner = cur.fetchone()
             if owner and owner[0] != workflow.name:
@@ -95,55 +102,105 @@ def deploy(db: Database, workflow: Workflow, source: str | None) -> Deployed:
                     f"{workflow.name}: trigger.http.path {path!r} is already used by workflow"
                     f" {owner[0]!r}; pick another path or change that workflow first"
                 )
-        if existing:
+        if existing is None:
+            workflow_id = new_id()
             cur.execute(
                 db.sql(
-                    "SELECT definition FROM workflow_versions WHERE workflow_id = ? AND version = ?"
+                    "INSERT INTO workflows (id, name, active, current_version, concurrency,"
+                    " created_at, updated_at) VALUES (?, ?, 1, 0, ?, ?, ?)"
                 ),
-                (existing.id, existing.current_version),
+                (workflow_id, workflow.name, workflow.settings.concurrency, now, now),
             )
-            current = cur.fetchone()
-            if current and current[0] == definition:
-                conn.rollback()
-                return Deployed(workflow.name, existing.id, existing.current_version, False)
-            cur.execute(
-                db.sql("SELECT MAX(version) FROM workflow_versions WHERE workflow_id = ?"),
-                (existing.id,),
-            )
-            version = (cur.fetchone()[0] or 0) + 1
-            workflow_id = existing.id
-            cur.execute(
-                db.sql(
-                    "UPDATE workflows SET current_version = ?, http_path = ?, concurrency = ?,"
-                    " throttle_limit = ?, throttle_per = ?, updated_at = ? WHERE id = ?"
-                ),
-                (version, path, *limits, now, workflow_id),
-            )
+            current = 0
         else:
-            workflow_id, version = new_id(), 1
-            cur.execute(
-                db.sql(
-                    "INSERT INTO workflows (id, name, active, current_version, http_path,"
-                    " concurrency, throttle_limit, throttle_per, created_at, updated_at)"
-                    " VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?)"
-                ),
-                (workflow_id, workflow.name, version, path, *limits, now, now),
-            )
+            workflow_id, current = existing.id, existing.current_version
+        # The same definition as the current version (deploy) or any version (draft, or a
+        # deploy of a tested draft) is not stored twice.
         cur.execute(
             db.sql(
-                "INSERT INTO workflow_versions (workflow_id, version, definition, source,"
-                " created_at) VALUES (?, ?, ?, ?, ?)"
+                "SELECT version FROM workflow_versions WHERE workflow_id = ? AND definition = ?"
+                " ORDER BY version DESC"
             ),
-            (workflow_id, version, definition, source, now),
+            (workflow_id, definition),
         )
-        bump_epoch(cur, db)
-        conn.commit() if db.is_postgres else cur.execute("COMMIT")
+        same = [row[0] for row in cur.fetchall()]
+        if current in same or (draft and same):
+            conn.rollback()
+            return Deployed(
+                workflow.name, workflow_id, current if current in same else same[0], False
+            )
+        if same:
+            version = same[0]
+        else:
+            cur.execute(
+                db.sql("SELECT MAX(version) FROM workflow_versions WHERE workflow_id = ?"),
+                (workflow_id,),
+            )
+            version = (cur.fetchone()[0] or 0) + 1
+            cur.execute(
+                db.sql(
+                    "INSERT INTO workflow_versions (workflow_id, version, definition, source,"
+                    " created_at) VALUES (?, ?, ?, ?, ?)"
+                ),
+                (workflow_id, version, definition, source, now),
+            )
+        if not draft:
+            _make_current(cur, db, workflow_id, version, workflow, now)
+        _commit(db, conn)
         return Deployed(workflow.name, workflow_id, version, True)
     except BaseException:
         conn.rollback()
         raise
     finally:
         conn.close()
+
+
+def _make_current(
+    cur: Any, db: Database, workflow_id: str, version: int, workflow: Workflow, now: float
+) -> None:
+    throttle = workflow.settings.throttle
+    cur.execute(
+        db.sql(
+            "UPDATE workflows SET current_version = ?, http_path = ?, concurrency = ?,"
+            " throttle_limit = ?, throttle_per = ?, updated_at = ? WHERE id = ?"
+        ),
+        (
+            version,
+            workflow.trigger.http.path if workflow.trigger.http else None,
+            workflow.settings.concurrency,
+            throttle.limit if throttle else None,
+            throttle.per if throttle else None,
+            now,
+            workflow_id,
+        ),
+    )
+    bump_epoch(cur, db)
+
+
+def rollback(db: Database, name: str, version: int) -> WorkflowRow:
+    """Make an earlier (or drafted) version the one that runs."""
+    row = get_workflow(db, name)
+    if row is None:
+        raise KeyError(f"no workflow named {name!r}")
+    workflow, _source = get_version(db, row.id, version)
+    path = workflow.trigger.http.path if workflow.trigger.http else None
+    conn, cur = _transaction(db)
+    try:
+        if path:
+            cur.execute(db.sql("SELECT name FROM workflows WHERE http_path = ?"), (path,))
+            owner = cur.fetchone()
+            if owner and owner[0] != name:
+                raise DeployError(
+                    f"version {version} listens on {path!r}, now used by {owner[0]!r}"
+                )
+        _make_current(cur, db, row.id, version, workflow, time.time())
+        _commit(db, conn)
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+    return get_workflow(db, name)  # type: ignore[return-value]
 
 
 def list_workflows(db: Database) -> list[WorkflowRow]:
@@ -172,8 +229,9 @@ def get_version(db: Database, workflow_id: str, version: int) -> tuple[Workflow,
 
 def list_versions(db: Database, workflow_id: str) -> list[dict[str, Any]]:
     return db.fetchdicts(
-        "SELECT version, created_at FROM workflow_versions WHERE workflow_id = ?"
-        " ORDER BY version DESC",
+        "SELECT v.version, v.created_at, CASE WHEN v.version = w.current_version THEN 1"
+        " ELSE 0 END AS current FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id"
+        " WHERE v.workflow_id = ? ORDER BY v.version DESC",
         (workflow_id,),
     )
 

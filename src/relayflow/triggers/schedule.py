@@ -95,7 +95,7 @@ class Scheduler:
 
     async def tick_once(self) -> None:
         now = time.time()
-        for row in list(self.catalog.workflows.values()):
+        for row in self.catalog.deployed():
             if not row.active:
                 continue
             try:
