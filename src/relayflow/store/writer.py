@@ -33,6 +33,8 @@ class Batch:
     statements: Sequence[tuple[str, Sequence[Any]]] = ()
     then: Callable[[Any, Database], Any] | None = None
     notify: bool = False  # wake workers in other processes (PostgreSQL NOTIFY) on commit
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _future: asyncio.Future[Any] | None = field(default=None, repr=False)
     _done: Callable[[Any, BaseException | None], None] | None = field(default=None, repr=False)
 
 
@@ -60,14 +62,9 @@ class Writer:
     async def write(self, batch: Batch) -> Any:
         """Commit `batch` (grouped with others) and return what its `then` returned."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
-
-        def done(result: Any, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle, fut, result, error)
-
-        batch._done = done
+        batch._loop, batch._future = loop, loop.create_future()
         self._queue.put(batch)
-        return await fut
+        return await batch._future
 
     def write_blocking(self, batch: Batch) -> Any:
         """The same as `write`, for callers outside an event loop."""
@@ -113,6 +110,7 @@ class Writer:
                 conn.close()
 
     def _commit_group(self, conn: Any, group: list[Batch]) -> Any:
+        outcomes: list[tuple[Batch, Any, BaseException | None]] = []
         try:
             results = self._transaction(conn, group)
         except Exception:
@@ -123,12 +121,12 @@ class Writer:
                     (result,) = self._transaction(conn, [batch])
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     conn = self._reset(conn)
-                    _finish(batch, None, exc)
+                    outcomes.append((batch, None, exc))
                 else:
-                    _finish(batch, result, None)
-            return conn
-        for batch, result in zip(group, results, strict=True):
-            _finish(batch, result, None)
+                    outcomes.append((batch, result, None))
+        else:
+            outcomes = [(batch, result, None) for batch, result in zip(group, results, strict=True)]
+        _finish(outcomes)
         return conn
 
     def _transaction(self, conn: Any, group: list[Batch]) -> list[Any]:
@@ -171,15 +169,24 @@ class Writer:
             return self.db.connect()
 
 
-def _finish(batch: Batch, result: Any, error: BaseException | None) -> None:
-    if batch._done is not None:
-        batch._done(result, error)
+def _finish(outcomes: list[tuple[Batch, Any, BaseException | None]]) -> None:
+    """Wake every waiter: one hop into each event loop for the whole group."""
+    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, BaseException | None]]] = {}
+    for batch, result, error in outcomes:
+        if batch._loop is not None:
+            per_loop.setdefault(batch._loop, []).append((batch._future, result, error))
+        elif batch._done is not None:
+            batch._done(result, error)
+    for loop, settled in per_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed while we were committing
+            loop.call_soon_threadsafe(_settle, settled)
 
 
-def _settle(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if fut.done():
-        return
-    if error is not None:
-        fut.set_exception(error)
-    else:
-        fut.set_result(result)
+def _settle(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, result, error in settled:
+        if fut.done():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
