@@ -1,0 +1,308 @@
+"""Adding, listing, renaming and removing connected accounts in the `accounts` table.
+
+Fields are checked against the app's `account_fields` (required, choices, defaults), then
+the app's `connect` is called once so that a value it cannot use (a malformed URL, say) is
+refused when the account is added rather than when a run first needs it. Secret fields are
+encrypted together as one Fernet token; nothing here returns them except `get`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from relayflow.accounts.crypto import SecretKeyError, Vault
+from relayflow.apps import AccountField, App, discover_apps
+from relayflow.config import Config
+from relayflow.store.database import Database
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class AccountError(Exception):
+    """An account operation that cannot happen; `status` is the HTTP status the API answers."""
+
+    def __init__(self, message: str, *, status: int = 422, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Account:
+    """A connected account. `secrets` is empty unless it came from `AccountStore.get`."""
+
+    name: str
+    app: str
+    fields: dict[str, Any]
+    created_at: float
+    updated_at: float
+    secrets: dict[str, Any] = field(default_factory=dict, repr=False)
+    secrets_set: tuple[str, ...] = ()
+    secrets_readable: bool = True
+
+    def values(self) -> dict[str, Any]:
+        """Public and secret fields together, as the app's `connect` takes them."""
+        return {**self.fields, **self.secrets}
+
+    def public(self) -> dict[str, Any]:
+        """What the API and `--json` show: fields, and only *whether* each secret is set."""
+        return {
+            "name": self.name,
+            "app": self.app,
+            "fields": dict(self.fields),
+            "secrets": {name: "set" for name in self.secrets_set},
+            "secrets_readable": self.secrets_readable,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def app_schema(app: App) -> dict[str, Any]:
+    """An app and its account fields, for the API, the CLI help and the UI form."""
+    return {
+        "key": app.key,
+        "title": app.title,
+        "description": app.description,
+        "docs": app.docs,
+        "account_fields": [
+            {
+                "name": f.name,
+                "label": f.label,
+                "secret": f.secret,
+                "required": f.required,
+                "choices": list(f.choices),
+                "default": f.default,
+                "help": f.help,
+            }
+            for f in app.account_fields
+        ],
+    }
+
+
+class AccountStore:
+    def __init__(self, db: Database, config: Config, apps: dict[str, App] | None = None) -> None:
+        self.db = db
+        self.config = config
+        self._apps = apps
+        self._vault: Vault | None = None
+
+    @property
+    def apps(self) -> dict[str, App]:
+        if self._apps is None:
+            self._apps = discover_apps()
+        return self._apps
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            try:
+                self._vault = Vault.for_config(self.config)
+            except SecretKeyError as exc:
+                raise AccountError(str(exc), status=500) from None
+        return self._vault
+
+    def app(self, key: str) -> App:
+        found = self.apps.get(key)
+        if found is None:
+            with_accounts = sorted(k for k, a in self.apps.items() if a.account_fields)
+            raise AccountError(
+                f"there is no app {key!r}; apps with accounts: {', '.join(with_accounts)}",
+                status=404,
+            )
+        if not found.account_fields:
+            raise AccountError(f"{found.title} ({key}) needs no account", field="app")
+        return found
+
+    # Checking -------------------------------------------------------------------------
+
+    def check_fields(self, app: App, given: dict[str, Any]) -> tuple[dict, dict]:
+        """Split `given` into (public, secret) fields, with defaults; AccountError if wrong."""
+        known = {f.name: f for f in app.account_fields}
+        values: dict[str, Any] = {}
+        for raw_key, value in given.items():
+            key = raw_key.replace("-", "_")
+            if key not in known:
+                raise AccountError(
+                    f"a {app.title} account has no field {raw_key!r}; its fields are "
+                    + ", ".join(known),
+                    field=raw_key,
+                )
+            if isinstance(value, str):
+                value = value.strip()
+            if value is not None and value != "":
+                values[key] = value
+        public: dict[str, Any] = {}
+        secret: dict[str, Any] = {}
+        for spec in app.account_fields:
+            value = values.get(spec.name, spec.default)
+            if value is None:
+                if spec.required:
+                    raise AccountError(_missing(app, spec), field=spec.name)
+                continue
+            if spec.choices and value not in spec.choices:
+                raise AccountError(
+                    f"{spec.name} {value!r} is not one of {', '.join(spec.choices)}"
+                    + (f" ({spec.help})" if spec.help else ""),
+                    field=spec.name,
+                )
+            (secret if spec.secret else public)[spec.name] = value
+        if app.connect is not None:
+            try:
+                app.connect({**public, **secret})
+            except (ValueError, TypeError) as exc:
+                raise AccountError(str(exc)) from None
+        return public, secret
+
+    # Reading --------------------------------------------------------------------------
+
+    def _rows(self, name: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT name, app, fields, secrets, created_at, updated_at FROM accounts"
+        if name is None:
+            return self.db.fetchdicts(sql + " ORDER BY name")
+        return self.db.fetchdicts(sql + " WHERE name = ?", (name,))
+
+    def _account(self, row: dict[str, Any], decrypt: bool) -> Account:
+        fields = json.loads(row["fields"])
+        secrets: dict[str, Any] = {}
+        readable = True
+        try:
+            secrets = self.vault.open(row["secrets"], row["name"])
+        except (SecretKeyError, AccountError):
+            if decrypt:
+                raise
+            readable = False
+        return Account(
+            name=row["name"],
+            app=row["app"],
+            fields=fields,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            secrets=secrets if decrypt else {},
+            secrets_set=tuple(sorted(secrets)),
+            secrets_readable=readable,
+        )
+
+    def list(self) -> list[Account]:
+        """Every account, without secrets (each says which secret fields are set)."""
+        return [self._account(row, decrypt=False) for row in self._rows()]
+
+    def describe(self, name: str) -> Account:
+        """One account without its secrets; AccountError (404) if there is none."""
+        return self._account(self._one(name), decrypt=False)
+
+    def get(self, name: str) -> Account:
+        """One account with its secrets decrypted (for connecting, never for showing)."""
+        try:
+            return self._account(self._one(name), decrypt=True)
+        except SecretKeyError as exc:
+            raise AccountError(str(exc), status=500) from None
+
+    def _one(self, name: str) -> dict[str, Any]:
+        rows = self._rows(name)
+        if not rows:
+            raise AccountError(
+                f"no account named {name!r}; add it with: relayflow accounts add APP {name} ..."
+                " (relayflow accounts list shows the accounts there are)",
+                status=404,
+            )
+        return rows[0]
+
+    def updated_at(self, name: str) -> tuple[str, float] | None:
+        """(app, updated_at) of an account, or None: a cheap check for a changed account."""
+        row = self.db.fetchone("SELECT app, updated_at FROM accounts WHERE name = ?", (name,))
+        return (row[0], row[1]) if row else None
+
+    def used_by(self, name: str) -> list[str]:
+        """Workflows whose current version has a step with `account: name`."""
+        rows = self.db.fetchall(
+            "SELECT w.name, v.definition FROM workflows w JOIN workflow_versions v"
+            " ON v.workflow_id = w.id AND v.version = w.current_version ORDER BY w.name"
+        )
+        return [workflow for workflow, text in rows if _mentions(json.loads(text), name)]
+
+    # Writing --------------------------------------------------------------------------
+
+    def add(
+        self, app_key: str, name: str, given: dict[str, Any], *, replace: bool = False
+    ) -> Account:
+        """Check and store an account; with `replace`, overwrite one of the same app."""
+        _check_name(name)
+        app = self.app(app_key)
+        public, secret = self.check_fields(app, given)
+        existing = self._rows(name)
+        if existing and not replace:
+            raise AccountError(
+                f"an account named {name!r} exists already ({existing[0]['app']}); "
+                "pass --replace to overwrite it, or choose another name",
+                status=409,
+            )
+        if existing and existing[0]["app"] != app.key:
+            raise AccountError(
+                f"account {name!r} is a {existing[0]['app']} account, not {app.key}; "
+                "remove it first or choose another name",
+                status=409,
+            )
+        now = time.time()
+        fields_json = json.dumps(public, sort_keys=True)
+        sealed = self.vault.seal(secret)
+        if existing:
+            self.db.execute(
+                "UPDATE accounts SET fields = ?, secrets = ?, updated_at = ? WHERE name = ?",
+                (fields_json, sealed, now, name),
+            )
+        else:
+            self.db.execute(
+                "INSERT INTO accounts (name, app, fields, secrets, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, app.key, fields_json, sealed, now, now),
+            )
+        return self.describe(name)
+
+    def remove(self, name: str) -> Account:
+        found = self.describe(name)
+        self.db.execute("DELETE FROM accounts WHERE name = ?", (name,))
+        return found
+
+    def rename(self, name: str, new_name: str) -> Account:
+        _check_name(new_name)
+        self.describe(name)
+        if new_name != name and self._rows(new_name):
+            raise AccountError(
+                f"an account named {new_name!r} exists already; choose another name",
+                status=409,
+            )
+        self.db.execute(
+            "UPDATE accounts SET name = ?, updated_at = ? WHERE name = ?",
+            (new_name, time.time(), name),
+        )
+        return self.describe(new_name)
+
+
+def _mentions(value: Any, account: str) -> bool:
+    """True if a workflow definition has a step (at any depth, e.g. in a branch) using it."""
+    if isinstance(value, dict):
+        if value.get("account") == account and "uses" in value:
+            return True
+        return any(_mentions(v, account) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, account) for v in value)
+    return False
+
+
+def _check_name(name: str) -> None:
+    if not NAME.match(name or ""):
+        raise AccountError(
+            f"account name {name!r} must be letters, digits, - _ or ., starting with a letter"
+            " or digit, at most 100 characters, e.g. clevertap-prod",
+            field="name",
+        )
+
+
+def _missing(app: App, spec: AccountField) -> str:
+    text = f"a {app.title} account needs {spec.name} ({spec.label})"
+    return text + (f": {spec.help}" if spec.help else "")

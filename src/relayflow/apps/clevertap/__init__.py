@@ -1,0 +1,107 @@
+"""CleverTap: create and update user profiles, upload events, campaigns, any API request.
+
+An account is an Account ID, a Passcode and a Region (Settings > Project in the CleverTap
+dashboard); `endpoint` replaces the region's host, e.g. to use the local sandbox
+(`relayflow sandbox clevertap`) or a proxy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from relayflow.apps import AccountField, App
+from relayflow.apps.clevertap.client import CleverTap
+from relayflow.apps.clevertap.retries import RetryPolicy
+
+DOCS = "https://developer.clevertap.com/docs/common-api-components"
+REGIONS = ("eu1", "in1", "sg1", "us1", "aps3", "mec1")
+DEFAULT_REGION = "eu1"
+
+
+def region_host(region: str) -> str:
+    """The API base URL of a CleverTap region, e.g. https://in1.api.clevertap.com."""
+    if region not in REGIONS:
+        raise ValueError(
+            f"region {region!r} is not a CleverTap region; use one of {', '.join(REGIONS)}"
+            " (the subdomain of your dashboard, e.g. in1 for in1.dashboard.clevertap.com)"
+        )
+    return f"https://{region}.api.clevertap.com"
+
+
+def base_url(fields: dict[str, Any]) -> str:
+    """Where the account's requests go: `endpoint` if set, else its region's host."""
+    endpoint = fields.get("endpoint")
+    if not endpoint:
+        return region_host(fields.get("region") or DEFAULT_REGION)
+    parts = urlsplit(str(endpoint))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"endpoint {endpoint!r} is not an http(s) URL; give the host only, e.g. "
+            "http://127.0.0.1:8790 for the sandbox"
+        )
+    path = parts.path.rstrip("/")
+    for version in ("/1", "/v1"):  # pasted with the API version: the client adds it
+        if path.endswith(version):
+            path = path[: -len(version)]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def connect(fields: dict[str, Any], retry: RetryPolicy | None = None) -> CleverTap:
+    """The client actions use; cheap, opens no connection until the first request."""
+    account_id = str(fields.get("account_id") or "").strip()
+    passcode = str(fields.get("passcode") or "").strip()
+    if not account_id or not passcode:
+        raise ValueError("a CleverTap account needs account_id and passcode")
+    url = base_url(fields)
+    region = None if fields.get("endpoint") else fields.get("region") or DEFAULT_REGION
+    return CleverTap(account_id, passcode, url, region=region, retry=retry)
+
+
+async def test_connection(fields: dict[str, Any]) -> str:
+    """Make one authenticated read; returns what was checked or raises with the reason."""
+    client = connect(fields, retry=RetryPolicy(budget=2.0))
+    try:
+        return await client.check_credentials()
+    finally:
+        await client.aclose()
+
+
+APP = App(
+    key="clevertap",
+    title="CleverTap",
+    description="Create and update user profiles, upload events (Charged and custom), run "
+    "campaigns, or send any CleverTap API request. Uploads from concurrent runs are batched.",
+    docs=DOCS,
+    account_fields=(
+        AccountField(
+            "account_id",
+            "Account ID",
+            help="Settings > Project in the CleverTap dashboard, e.g. W9R-486-4W5Z",
+        ),
+        AccountField(
+            "passcode",
+            "Passcode",
+            secret=True,
+            help="Settings > Project > Passcode (https://developer.clevertap.com/docs/"
+            "authentication#create-account-passcode)",
+        ),
+        AccountField(
+            "region",
+            "Region",
+            required=False,
+            choices=REGIONS,
+            default=DEFAULT_REGION,
+            help="the subdomain of your dashboard URL, e.g. in1 for in1.dashboard.clevertap.com",
+        ),
+        AccountField(
+            "endpoint",
+            "Endpoint",
+            required=False,
+            help="replaces the region's host, e.g. http://127.0.0.1:8790 for the sandbox or a "
+            "proxy",
+        ),
+    ),
+    connect=connect,
+    test_connection=test_connection,
+)

@@ -1,0 +1,1 @@
+"""CleverTap actions, one module each; everything shared lives in the app's client."""
