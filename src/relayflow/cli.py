@@ -13,16 +13,15 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from relayflow.config import DEFAULT_PORT, Config
+from relayflow.console import AsJson, Home, console, fail, print_json, when
 from relayflow.runtime import Runtime
 
 app = typer.Typer(
@@ -35,32 +34,11 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(db_app, name="db")
 
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
-
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", help="Installation folder [default: $RELAYFLOW_HOME or ~/.relayflow]"),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
 
 def _config(home: Path | None) -> Config:
     return Config.load(home)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
 def _with_runtime(config: Config, work: Callable[[Runtime], Awaitable[T]]) -> T:
@@ -185,18 +163,18 @@ def deploy(
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
         count = len(exc.problems)
-        _fail(f"{count} problem{'s' if count != 1 else ''} found; nothing was deployed")
+        fail(f"{count} problem{'s' if count != 1 else ''} found; nothing was deployed")
     if not loaded:
-        _fail("no workflow files (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
+        fail("no workflow files (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
     db = _database(_config(home))
     results = []
     for item in loaded:
         try:
             results.append((item, deploy_workflow(db, item.workflow, item.source)))
         except DeployError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if as_json:
-        _print_json(
+        print_json(
             [
                 {"name": r.name, "version": r.version, "changed": r.changed, "file": i.file}
                 for i, r in results
@@ -220,13 +198,13 @@ def workflows_list(home: Home = None, as_json: AsJson = False) -> None:
 
     rows = list_workflows(_database(_config(home)))
     if as_json:
-        _print_json([workflow_summary(r) for r in rows])
+        print_json([workflow_summary(r) for r in rows])
         return
     table = Table("name", "state", "version", "trigger", "updated")
     for row in rows:
         state = "[green]active[/]" if row.active else "[yellow]paused[/]"
         trig = f"/hooks/{row.http_path}" if row.http_path else "schedule/manual"
-        table.add_row(row.name, state, f"v{row.current_version}", trig, _when(row.updated_at))
+        table.add_row(row.name, state, f"v{row.current_version}", trig, when(row.updated_at))
     console.print(table if rows else "no workflows yet: relayflow deploy examples/")
 
 
@@ -238,11 +216,11 @@ def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> Non
     db = _database(_config(home))
     row = get_workflow(db, name)
     if row is None:
-        _fail(f"no workflow named {name!r}; see relayflow workflows list")
+        fail(f"no workflow named {name!r}; see relayflow workflows list")
     versions = list_versions(db, row.id)
     definition, source = get_version(db, row.id, row.current_version or versions[0]["version"])
     if as_json:
-        _print_json(
+        print_json(
             {
                 "name": row.name,
                 "active": row.active,
@@ -267,7 +245,7 @@ def _set_active(name: str, home: Path | None, active: bool) -> None:
     try:
         row = set_active(_database(_config(home)), name, active)
     except KeyError:
-        _fail(f"no workflow named {name!r}; see relayflow workflows list")
+        fail(f"no workflow named {name!r}; see relayflow workflows list")
     console.print(f"{row.name} is now {'active' if row.active else 'paused'}")
 
 
@@ -279,7 +257,7 @@ def workflows_rollback(name: str, version: int, home: Home = None) -> None:
     try:
         row = rollback(_database(_config(home)), name, version)
     except (KeyError, DeployError) as exc:
-        _fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
+        fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
     console.print(f"{row.name} now runs v{row.current_version}")
 
 
@@ -303,7 +281,7 @@ def _read_event(source: str, workflow_path: str | None) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        _fail(f"{source}: the test event is not valid JSON: {exc}")
+        fail(f"{source}: the test event is not valid JSON: {exc}")
     if isinstance(data, dict) and ("body" in data or "method" in data):
         return data
     return {
@@ -344,14 +322,14 @@ def test(
         except WorkflowFileError as exc:
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
-            _fail("the workflow file has problems; nothing was run")
+            fail("the workflow file has problems; nothing was run")
         version = deploy_workflow(db, loaded.workflow, loaded.source, draft=True).version
         name = loaded.workflow.name
     row = get_workflow(db, name)
     if row is None:
-        _fail(f"no workflow named {name!r}; deploy it, or pass its file to test it as a draft")
+        fail(f"no workflow named {name!r}; deploy it, or pass its file to test it as a draft")
     if version is None and not row.current_version:
-        _fail(f"{name} has only drafts; pass its file to test it")
+        fail(f"{name} has only drafts; pass its file to test it")
     payload = _read_event(event, row.http_path) if event else {}
 
     async def work(runtime: Runtime) -> str:
@@ -360,7 +338,7 @@ def test(
     run_id = _with_runtime(config, work)
     found = history.get_run(db, run_id)
     if as_json:
-        _print_json(found)
+        print_json(found)
     else:
         _show_run(found)
     if found["status"] == "failed":
@@ -386,11 +364,11 @@ def runs(
     if name:
         row = get_workflow(db, name)
         if row is None:
-            _fail(f"no workflow named {name!r}")
+            fail(f"no workflow named {name!r}")
         workflow_id = row.id
     found = history.list_runs(db, workflow_id, status, limit)
     if as_json:
-        _print_json(found)
+        print_json(found)
         return
     table = Table("run", "workflow", "status", "created", "took", "error")
     for run in found:
@@ -403,7 +381,7 @@ def runs(
             run["id"],
             f"{run['workflow']} v{run['version']}",
             _status(run["status"]),
-            _when(run["created_at"]),
+            when(run["created_at"]),
             took,
             run["error"] or "",
         )
@@ -460,9 +438,9 @@ def inspect(run_id: str, home: Home = None, as_json: AsJson = False) -> None:
 
     found = history.get_run(_database(_config(home)), run_id)
     if found is None:
-        _fail(f"no run {run_id}; see relayflow runs")
+        fail(f"no run {run_id}; see relayflow runs")
     if as_json:
-        _print_json(found)
+        print_json(found)
     else:
         _show_run(found)
 
@@ -483,9 +461,9 @@ def replay(
     try:
         new = _with_runtime(config, work)
     except KeyError as exc:
-        _fail(str(exc.args[0]))
+        fail(str(exc.args[0]))
     if as_json:
-        _print_json({"run_id": new.run_id, "version": new.version, "replay_of": run_id})
+        print_json({"run_id": new.run_id, "version": new.version, "replay_of": run_id})
     else:
         console.print(f"queued run {new.run_id} (v{new.version}) replaying {run_id}")
 
@@ -495,7 +473,7 @@ def _control(run_id: str, action: str, home: Path | None) -> None:
         return await runtime.control(run_id, action)
 
     if not _with_runtime(_config(home), work):
-        _fail(f"run {run_id} is not waiting (queued or sleeping), so it cannot be {action}d")
+        fail(f"run {run_id} is not waiting (queued or sleeping), so it cannot be {action}d")
     console.print(f"run {run_id}: {action}d")
 
 
@@ -521,7 +499,7 @@ def actions(
 
     found = search(query) if query else sorted(discover().values(), key=lambda a: a.key)
     if as_json:
-        _print_json([a.schema() for a in found])
+        print_json([a.schema() for a in found])
         return
     table = Table("uses", "title", "inputs")
     for act in found:

@@ -41,6 +41,18 @@ def _owner_id(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
 
 
+def _account_fields(db: Database, config: Config):
+    """Code steps see an account's fields as pd.inputs[key]["$auth"] (secrets redacted after)."""
+
+    def fields(name: str) -> tuple[dict[str, Any], list[str]]:
+        from relayflow.accounts.store import AccountStore
+
+        account = AccountStore(db, config).get(name)
+        return account.values(), [str(v) for v in account.secrets.values() if v]
+
+    return fields
+
+
 def _connected_accounts(db: Database, config: Config) -> Accounts | None:
     try:
         from relayflow.accounts.resolver import AccountResolver
@@ -114,6 +126,9 @@ class Runtime:
             self.scheduler.stop()
         if self.worker is not None:
             await self.worker.stop()
+        close_accounts = getattr(self.accounts, "aclose", None)
+        if close_accounts is not None:
+            await close_accounts()  # sends uploads still waiting in batches, closes clients
         if self.listener is not None:
             await asyncio.to_thread(self.listener.stop)
         for task in self._tasks:

@@ -9,26 +9,15 @@ printed.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from relayflow.config import Config
-
-console = Console()
-err = Console(stderr=True)
-
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", help="Installation folder [default: $RELAYFLOW_HOME or ~/.relayflow]"),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+from relayflow.console import AsJson, Home, console, err, fail, print_json, when
 
 
 def _account_flags_help() -> str:
@@ -63,36 +52,23 @@ def _store(home: Path | None):
     return AccountStore(db, config)
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
-
-
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
-
-
 def _parse_options(args: list[str], generic: list[str]) -> dict[str, str]:
     """`--name value`, `--name=value` and `--field name=value` as {name: value}."""
     values: dict[str, str] = {}
     for item in generic:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            _fail(f"--field {item!r} is not key=value; write e.g. --field account_id=ABC")
+            fail(f"--field {item!r} is not key=value; write e.g. --field account_id=ABC")
         values[key.strip().replace("-", "_")] = value
     i = 0
     while i < len(args):
         arg = args[i]
         if not arg.startswith("--") or len(arg) == 2:
-            _fail(f"unexpected argument {arg!r}; give account fields as --name VALUE")
+            fail(f"unexpected argument {arg!r}; give account fields as --name VALUE")
         key, sep, value = arg[2:].partition("=")
         if not sep:
             if i + 1 >= len(args):
-                _fail(f"{arg} needs a value, e.g. {arg} VALUE")
+                fail(f"{arg} needs a value, e.g. {arg} VALUE")
             value = args[i + 1]
             i += 1
         values[key.replace("-", "_")] = value
@@ -128,7 +104,7 @@ def add(
         for key in values:
             if key not in known:
                 flags = ", ".join("--" + n.replace("_", "-") for n in known)
-                _fail(f"{app_key} accounts have no field {key!r}; use {flags}")
+                fail(f"{app_key} accounts have no field {key!r}; use {flags}")
         for secret in (f for f in spec.account_fields if f.secret and f.required):
             if not values.get(secret.name) and sys.stdin.isatty():
                 values[secret.name] = typer.prompt(secret.label, hide_input=True)
@@ -137,9 +113,9 @@ def add(
         hint = ""
         if exc.field in _known_fields(store, app_key) and not values.get(exc.field):
             hint = f"; pass --{exc.field.replace('_', '-')} VALUE"
-        _fail(exc.message + hint)
+        fail(exc.message + hint)
     if as_json:
-        _print_json(account.public())
+        print_json(account.public())
         return
     shown = ", ".join(f"{k} {v}" for k, v in account.fields.items())
     secrets = ", ".join(account.secrets_set) or "no secrets"
@@ -160,7 +136,7 @@ def list_accounts(home: Home = None, as_json: AsJson = False) -> None:
     """Every connected account with its public fields; secrets only show as set."""
     accounts = _store(home).list()
     if as_json:
-        _print_json([a.public() for a in accounts])
+        print_json([a.public() for a in accounts])
         return
     if not accounts:
         console.print("no accounts yet: relayflow accounts add clevertap NAME --account-id ...")
@@ -172,7 +148,7 @@ def list_accounts(home: Home = None, as_json: AsJson = False) -> None:
             secrets = "\n".join(f"{s}: set" for s in account.secrets_set) or "-"
         else:
             secrets = "[red]unreadable (the secret key changed)[/]"
-        table.add_row(account.name, account.app, fields, secrets, _when(account.updated_at))
+        table.add_row(account.name, account.app, fields, secrets, when(account.updated_at))
     console.print(table)
 
 
@@ -186,18 +162,18 @@ def test(name: str, home: Home = None, as_json: AsJson = False) -> None:
         account = store.get(name)
         spec = store.app(account.app)
     except AccountError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if spec.test_connection is None:
-        _fail(f"{spec.title} accounts cannot be tested (the app has no connection test)")
+        fail(f"{spec.title} accounts cannot be tested (the app has no connection test)")
     try:
         message = asyncio.run(spec.test_connection(account.values()))
     except Exception as exc:  # noqa: BLE001 - the reason is the answer
         if as_json:
-            _print_json({"name": name, "ok": False, "error": str(exc)})
+            print_json({"name": name, "ok": False, "error": str(exc)})
             raise typer.Exit(1) from None
-        _fail(f"account {name} failed its test: {exc}")
+        fail(f"account {name} failed its test: {exc}")
     if as_json:
-        _print_json({"name": name, "ok": True, "message": message})
+        print_json({"name": name, "ok": True, "message": message})
     else:
         console.print(f"[green]ok[/] {name}: {message}", highlight=False)
 
@@ -211,10 +187,10 @@ def remove(name: str, home: Home = None, as_json: AsJson = False) -> None:
     try:
         account = store.remove(name)
     except AccountError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     users = store.used_by(name)
     if as_json:
-        _print_json({"removed": account.name, "used_by": users})
+        print_json({"removed": account.name, "used_by": users})
         return
     console.print(f"removed account {account.name}", highlight=False)
     if users:
@@ -234,10 +210,10 @@ def rename(name: str, new_name: str, home: Home = None, as_json: AsJson = False)
     try:
         account = store.rename(name, new_name)
     except AccountError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     users = store.used_by(name)
     if as_json:
-        _print_json({**account.public(), "renamed_from": name, "still_using_old_name": users})
+        print_json({**account.public(), "renamed_from": name, "still_using_old_name": users})
         return
     console.print(f"renamed account {name} to {account.name}", highlight=False)
     if users:
