@@ -98,10 +98,71 @@ def up(
     home: Home = None,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = DEFAULT_PORT,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Also start the CleverTap sandbox, connect a demo account to it and"
+            " deploy examples/"
+        ),
+    ] = False,
+    sandbox_port: Annotated[int, typer.Option(help="With --demo: the sandbox's port")] = 8790,
 ) -> None:
     """Run everything in one process: server, scheduler and workers (embedded SQLite)."""
     config = _config(home)
+    if demo:
+        _start_demo(config, host, port, sandbox_port)
     _serve(Runtime(config, worker=True, scheduler=True), host, port, banner=True)
+
+
+def _examples_folder() -> Path | None:
+    for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _start_demo(config: Config, host: str, port: int, sandbox_port: int) -> None:
+    """The first-run experience: sandbox + demo account + example workflows + a curl line."""
+    from relayflow.accounts.store import AccountStore
+    from relayflow.model.loader import WorkflowFileError, load_paths
+    from relayflow.sandbox import SandboxServer
+    from relayflow.store.workflows import deploy as deploy_workflow
+
+    sandbox = SandboxServer(port=sandbox_port, db_path=config.home / "sandbox.db").start()
+    db = _database(config)
+    AccountStore(db, config).add(
+        "clevertap",
+        "clevertap-demo",
+        {"account_id": sandbox.account_id, "passcode": sandbox.passcode, "endpoint": sandbox.url},
+        replace=True,
+    )
+    folder = _examples_folder()
+    deployed = []
+    if folder is not None:
+        try:
+            for item in load_paths([folder]):
+                deploy_workflow(db, item.workflow, item.source)
+                deployed.append(item.workflow.name)
+        except WorkflowFileError as exc:
+            fail(f"the examples did not validate:\n{exc}")
+    console.print(
+        f"[bold]demo[/]: CleverTap sandbox at {sandbox.url} (dashboard"
+        f" {sandbox.dashboard_url}), account clevertap-demo connected to it"
+    )
+    console.print(f"  deployed from {folder}: {', '.join(deployed) or 'nothing'}")
+    body = (
+        '{"user_id": "u-1001", "email": "ada@example.com", "name": "Ada Lovelace",'
+        ' "phone": "+14155550100", "plan": "pro", "utm_source": "newsletter"}'
+    )
+    console.print("  send a sign-up:", style="bold")
+    console.print(
+        f"  curl -X POST http://{host}:{port}/hooks/signup -H 'content-type:"
+        f" application/json' -d '{body}'",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"  then: relayflow runs, and the profile at {sandbox.dashboard_url}")
 
 
 @app.command()
