@@ -70,7 +70,9 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        engine = create_engine(self.sqlalchemy_url())
+        # Another process may be writing (a running server): wait for the lock, as readers do.
+        connect_args = {} if self.is_postgres else {"timeout": 30}
+        engine = create_engine(self.sqlalchemy_url(), connect_args=connect_args)
         try:
             with engine.begin() as conn:
                 if self.is_postgres:
