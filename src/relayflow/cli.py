@@ -579,22 +579,18 @@ def db_upgrade(home: Home = None) -> None:
     console.print(f"database is up to date ({time.perf_counter() - started:.2f}s)")
 
 
-def _mount_optional() -> None:
-    """Command groups that live beside their feature (accounts, sandbox)."""
-    import importlib
+def _mount_groups() -> None:
+    """Command groups that live beside their feature."""
+    from relayflow.accounts.cli import app as accounts_app
+    from relayflow.datastores.cli import app as stores_app
+    from relayflow.sandbox.cli import app as sandbox_app
 
-    for module, name in (
-        ("relayflow.accounts.cli", "accounts"),
-        ("relayflow.sandbox.cli", "sandbox"),
-    ):
-        try:
-            group = importlib.import_module(module).app
-        except ImportError:
-            continue
-        app.add_typer(group, name=name)
+    app.add_typer(accounts_app, name="accounts")
+    app.add_typer(stores_app, name="stores")
+    app.add_typer(sandbox_app, name="sandbox")
 
 
-_mount_optional()
+_mount_groups()
 
 
 def main() -> None:

@@ -19,9 +19,12 @@ import httpx
 import orjson
 
 from relayflow import metrics
+from relayflow.codestep import CodePool
 from relayflow.config import Config
+from relayflow.datastores.store import DataStores
 from relayflow.engine import links
 from relayflow.engine.catalog import Catalog
+from relayflow.engine.code import CodeSteps
 from relayflow.engine.context import HttpResponse
 from relayflow.engine.runner import Accounts, Runner
 from relayflow.engine.worker import Worker
@@ -85,6 +88,8 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.listener: Listener | None = None
+        self.stores = DataStores(self.db, self.writer)
+        self.code_pool: CodePool | None = None
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.upgrade)
@@ -92,6 +97,8 @@ class Runtime:
         self.catalog.refresh()
         self.http = httpx.AsyncClient(follow_redirects=True, timeout=30)
         env = {name: os.environ[name] for name in self.config.exposed_env if name in os.environ}
+        # Processes start on the first code step, so servers without one never spawn any.
+        self.code_pool = CodePool(size=2, data_stores=self.stores.handle)
         self.runner = Runner(
             self.writer,
             self.owner,
@@ -99,6 +106,13 @@ class Runtime:
             env,
             self.accounts,
             self.responders,
+            stores=self.stores,
+            code=CodeSteps(
+                self.code_pool,
+                self.config.home / "code-envs",
+                _account_fields(self.db, self.config),
+                env,
+            ),
             link=lambda run_id, action: links.link(self.config, run_id, action),
         )
         self._tasks.append(asyncio.create_task(self._refresh_catalog()))
@@ -126,6 +140,8 @@ class Runtime:
             self.scheduler.stop()
         if self.worker is not None:
             await self.worker.stop()
+        if self.code_pool is not None:
+            await self.code_pool.close()
         close_accounts = getattr(self.accounts, "aclose", None)
         if close_accounts is not None:
             await close_accounts()  # sends uploads still waiting in batches, closes clients

@@ -29,10 +29,12 @@ class CodeSteps:
         pool: Any,
         cache_dir: Path,
         account_fields: AccountFields | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.pool = pool
         self.cache_dir = cache_dir
         self.account_fields = account_fields
+        self.env = dict(env or {})
         self._environments: dict[tuple[str, ...], str] = {}
 
     async def _python(self, requirements: list[str]) -> str | None:
@@ -94,6 +96,8 @@ class CodeSteps:
                 timeout=node.timeout,
                 memory_mb=compiled.workflow.settings.code_memory_mb,
                 python=python,
+                workflow=compiled.workflow_id,
+                env=self.env,
             )
         )
         redact = Redactor(secrets)

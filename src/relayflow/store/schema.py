@@ -140,3 +140,25 @@ data_store_entries = Table(
     Column("updated_at", Float, nullable=False),
     Index("ix_data_store_entries_expires", "store", "expires_at"),
 )
+
+# Users and sessions (relayflow.users): who may sign in to the web UI. Passwords are scrypt
+# hashes; a session row holds the SHA-256 of the cookie's token, never the token itself.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 hex of the cookie token
+    Column("user_name", String(100), nullable=False),
+    Column("csrf", String(64), nullable=False),  # sent back as X-Relayflow-CSRF
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_sessions_user", "user_name"),
+)

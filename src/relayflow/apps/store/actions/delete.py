@@ -1,0 +1,21 @@
+"""Delete a key from a data store."""
+
+from __future__ import annotations
+
+from relayflow.apps.store import key_field, store_field, stores
+from relayflow.engine.actions import ActionInputs, action
+from relayflow.engine.context import StepContext
+
+
+class Inputs(ActionInputs):
+    store: str = store_field()
+    key: str = key_field()
+
+
+@action("store.delete", title="Delete a Record")
+async def delete(ctx: StepContext, inputs: Inputs) -> bool:
+    """Remove the key; returns whether it had a value (a missing key is not an error)."""
+    with stores(ctx) as ds:
+        deleted = await ds.delete(inputs.store, inputs.key)
+    ctx.summary(f"{inputs.store}/{inputs.key} " + ("deleted" if deleted else "had no value"))
+    return deleted

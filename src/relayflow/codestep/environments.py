@@ -1,0 +1,152 @@
+"""Requirements environments: a workflow's `requirements:`, installed once and cached.
+
+Each distinct set of requirements gets a virtual environment under the cache folder,
+named by a hash of the sorted requirements and the interpreter. It is created without
+pip (pip runs from relayflow's own environment with `--python`), and it sees relayflow's
+packages behind its own: a `.pth` file appends relayflow's site-packages to its path, so
+a step gets the usual packages plus the workflow's, and the workflow's versions win.
+Building takes a file lock, so processes sharing a cache folder build each one once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+from relayflow.codestep.worker import PASSED_ENV
+
+READY = ".relayflow-ready"
+INSTALL_TIMEOUT = 900.0
+_SIMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\], ]*([<>=!~;@ ].*)?$")
+
+
+class RequirementsError(Exception):
+    """The requirements are invalid, or pip could not install them; the message says which."""
+
+
+def normalise(requirements: list[str]) -> list[str]:
+    """Requirements as pip will get them: validated, de-duplicated, sorted."""
+    found: set[str] = set()
+    for raw in requirements:
+        text = str(raw).strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("-") or "\n" in text or "\r" in text:
+            raise RequirementsError(
+                f"requirement {text!r} is not a package; give one package per entry,"
+                " e.g. phonenumbers or requests>=2.31 (pip options are not accepted)"
+            )
+        found.add(_canonical(text))
+    return sorted(found)
+
+
+def _canonical(text: str) -> str:
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:
+        if not _SIMPLE.match(text):
+            raise RequirementsError(f"requirement {text!r} is not valid") from None
+        return text
+    try:
+        return str(Requirement(text))
+    except InvalidRequirement as exc:
+        raise RequirementsError(f"requirement {text!r} is not valid: {exc}") from None
+
+
+def environment_key(requirements: list[str]) -> str:
+    identity = [sys.executable, sys.version, normalise(requirements)]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+
+async def ensure_environment(
+    requirements: list[str], cache_dir: Path, *, timeout: float = INSTALL_TIMEOUT
+) -> str:
+    """The interpreter of an environment with `requirements` installed (built on first use).
+
+    Raises RequirementsError with pip's last lines when a package cannot be installed.
+    With no requirements, the pool's own interpreter.
+    """
+    wanted = normalise(requirements)
+    if not wanted:
+        return sys.executable
+    env = Path(cache_dir) / environment_key(wanted)
+    python = env / "bin" / "python"
+    if (env / READY).exists():
+        return str(python)
+    await asyncio.to_thread(_build, env, wanted, timeout)
+    return str(python)
+
+
+def _build(env: Path, requirements: list[str], timeout: float) -> None:
+    env.parent.mkdir(parents=True, exist_ok=True)
+    with open(env.parent / f"{env.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it
+        if (env / READY).exists():
+            return
+        shutil.rmtree(env, ignore_errors=True)  # left half-built by a crash
+        try:
+            _run([sys.executable, "-m", "venv", "--without-pip", str(env)], timeout, "venv")
+            packages = Path(
+                _run([str(env / "bin" / "python"), "-c", _PURELIB], timeout, "venv").strip()
+            )
+            base = "\n".join(site.getsitepackages() + [site.getusersitepackages()])
+            (packages / "_relayflow_base.pth").write_text(base + "\n", encoding="utf-8")
+            pip = [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python")]
+            pip += ["install", "--disable-pip-version-check", "--no-input"]
+            pip += ["--progress-bar", "off", "--", *requirements]
+            _run(pip, timeout, "pip", requirements)
+        except BaseException:
+            shutil.rmtree(env, ignore_errors=True)
+            raise
+        (env / READY).write_text(json.dumps(requirements) + "\n", encoding="utf-8")
+
+
+_PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+
+
+def _run(argv: list[str], timeout: float, what: str, requirements: list[str] = ()) -> str:
+    packages = ", ".join(requirements)
+    try:
+        done = subprocess.run(
+            argv,
+            env=_install_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise RequirementsError(
+            f"installing {packages or 'the environment'} took longer than {timeout:g}s"
+        ) from None
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip().splitlines()
+        tail = "\n".join(line for line in output[-15:])
+        if what == "pip":
+            raise RequirementsError(
+                f"could not install {packages}: pip exited with {done.returncode}:\n{tail}"
+            )
+        raise RequirementsError(f"could not create a Python environment ({what}):\n{tail}")
+    return done.stdout
+
+
+def _install_env() -> dict[str, str]:
+    """pip's own settings, proxies and caches, but none of relayflow's secrets: a package's
+    build scripts run arbitrary code."""
+    names = set(PASSED_ENV) | {"HOME", "USER", "LOGNAME", "TMPDIR", "PYTHONUTF8"}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name in names or name.startswith(("PIP_", "XDG_", "UV_"))
+    }
+    env.setdefault("PATH", os.defpath)
+    return env

@@ -1,0 +1,121 @@
+"""Python code steps inside workflows: pd.steps, inputs, exports, flow control, stores."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+CODE = """\
+name: coded
+trigger: {http: {path: coded}}
+steps:
+  - name: shape
+    uses: util.echo
+    with: {value: {email: "{{ steps.trigger.event.body.email }}"}}
+  - name: score
+    with:
+      bonus: "{{ steps.trigger.event.body.bonus }}"
+      counter: {data_store: counters}
+    code: |
+      def handler(pd):
+          email = pd.steps["shape"]["$return_value"]["email"]
+          print("scoring", email)
+          pd.export("domain", email.split("@")[1])
+          visits = pd.inputs["counter"].incr(email)
+          if email.endswith("@example.com"):
+              return pd.flow.exit("test account")
+          return {"score": 40 + pd.inputs["bonus"], "visits": visits}
+  - name: after
+    uses: util.echo
+    with: {value: "{{ steps.score.domain }} {{ steps.score.$return_value.score }}"}
+"""
+
+
+def run(rf, body):
+    run_id = httpx.post(f"{rf.url}/hooks/coded", json=body).json()["run_id"]
+    return run_id
+
+
+def test_code_steps_see_earlier_steps_and_can_export_exit_and_count(relayflow):
+    relayflow.deploy_text("coded", CODE)
+    relayflow.start()
+    first = run(relayflow, {"email": "ann@acme.io", "bonus": 2})
+    second = run(relayflow, {"email": "ann@acme.io", "bonus": 2})
+    test_account = run(relayflow, {"email": "bot@example.com", "bonus": 0})
+    relayflow.wait_runs(2, timeout=60)
+    relayflow.wait_runs(1, status="exited", timeout=60)
+    shown = json.loads(relayflow.cli("inspect", second, "--json").stdout)
+    score = shown["steps"][1]
+    assert score["return_value"]["score"] == 42
+    assert score["exports"] == {"domain": "acme.io"}
+    assert score["logs"] == ["scoring ann@acme.io"]
+    assert shown["steps"][2]["return_value"] == "acme.io 42"
+    assert (
+        json.loads(relayflow.cli("inspect", first, "--json").stdout)["steps"][1]["return_value"][
+            "visits"
+        ]
+        == 1
+    )
+    exited = json.loads(relayflow.cli("inspect", test_account, "--json").stdout)
+    assert exited["status"] == "exited" and exited["error"] == "test account"
+    assert (
+        json.loads(relayflow.cli("stores", "get", "counters", "ann@acme.io", "--json").stdout)[
+            "value"
+        ]
+        == 2
+    )
+
+
+FAILING = """\
+name: failing
+trigger: {http: {path: failing}}
+steps:
+  - name: boom
+    code: |
+      def helper(x):
+          return 1 / x
+
+      def handler(pd):
+          return helper(pd.steps["trigger"]["event"]["body"]["x"])
+"""
+
+
+def test_a_code_step_error_shows_the_users_traceback(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.deploy_text("failing", FAILING)
+    result = rf.cli("test", "failing", "--event", "-", input='{"x": 0}', check=False)
+    assert result.returncode == 1
+    shown = json.loads(rf.cli("runs", "--json").stdout)[0]
+    assert "ZeroDivisionError" in shown["error"] or "division by zero" in shown["error"]
+    run = json.loads(rf.cli("inspect", shown["id"], "--json").stdout)
+    trace = run["steps"][0]["error"]["traceback"]
+    assert "return 1 / x" in trace and "relayflow" not in trace
+
+
+def test_code_steps_are_checked_at_deploy(sqlite_relayflow):
+    rf = sqlite_relayflow
+    bad = rf.home / "bad.yaml"
+    bad.write_text(
+        "name: bad\ntrigger: {manual: {}}\nsteps:\n  - name: s\n    code: |\n"
+        "      def handle(pd):\n          return 1\n"
+        "  - name: t\n    code: 'def handler(pd) return'\n"
+    )
+    result = rf.cli("deploy", str(bad), check=False)
+    assert result.returncode == 1
+    assert "bad.yaml:5: steps[0].code: code steps define `def handler(pd):`" in result.stderr
+    assert "steps[1].code: Python syntax error at line 1" in result.stderr
+
+
+def test_code_file_is_read_relative_to_the_workflow(sqlite_relayflow, tmp_path):
+    rf = sqlite_relayflow
+    folder = tmp_path / "flow"
+    (folder / "steps").mkdir(parents=True)
+    (folder / "steps" / "double.py").write_text("def handler(pd):\n    return pd.inputs['n'] * 2\n")
+    (folder / "flow.yaml").write_text(
+        "name: filed\ntrigger: {manual: {}}\nsteps:\n"
+        "  - {name: double, code_file: steps/double.py, with: {n: 21}}\n"
+    )
+    rf.cli("deploy", str(folder))
+    out = json.loads(rf.cli("test", "filed", "--json").stdout)
+    assert out["steps"][0]["return_value"] == 42
