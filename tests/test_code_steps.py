@@ -119,3 +119,74 @@ def test_code_file_is_read_relative_to_the_workflow(sqlite_relayflow, tmp_path):
     rf.cli("deploy", str(folder))
     out = json.loads(rf.cli("test", "filed", "--json").stdout)
     assert out["steps"][0]["return_value"] == 42
+
+
+RESPONDING = """\
+name: quoting
+trigger: {http: {path: quote, respond: from_workflow}}
+steps:
+  - name: answer
+    code: |
+      def handler(pd):
+          qty = pd.steps["trigger"]["event"]["body"]["qty"]
+          pd.respond({"status": 202, "headers": {"x-by": "code"}, "body": {"total": qty * 3}})
+          return qty
+  - name: poll
+    code: |
+      def handler(pd):
+          runs = pd.context["run"]["runs"]
+          if runs < 3:
+              pd.flow.rerun(100, None, 5)
+          return runs
+"""
+
+
+def test_code_steps_respond_to_the_caller_and_rerun(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.deploy_text("quoting", RESPONDING)
+    rf.start()
+    answer = httpx.post(f"{rf.url}/hooks/quote", json={"qty": 5}, timeout=10)
+    assert answer.status_code == 202 and answer.headers["x-by"] == "code"
+    assert answer.json() == {"total": 15}
+    (run,) = rf.wait_runs(1, timeout=30)
+    shown = json.loads(rf.cli("inspect", run["id"], "--json").stdout)
+    poll = shown["steps"][1]
+    assert poll["return_value"] == 3 and poll["attempts"] == 3
+
+
+def test_code_steps_get_account_fields_and_secrets_stay_out_of_records(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.cli(
+        "accounts",
+        "add",
+        "clevertap",
+        "ct",
+        "--account-id",
+        "ACC-1",
+        "--passcode",
+        "very-secret-passcode",
+        "--endpoint",
+        "http://127.0.0.1:9",
+    )
+    rf.deploy_text(
+        "authed",
+        """\
+name: authed
+trigger: {manual: {}}
+steps:
+  - name: use
+    accounts: {clevertap: ct}
+    code: |
+      def handler(pd):
+          auth = pd.inputs["clevertap"]["$auth"]
+          print("passcode is", auth["passcode"])
+          return {"account": auth["account_id"], "echo": auth["passcode"]}
+""",
+    )
+    out = rf.cli("test", "authed", "--json").stdout
+    run = json.loads(out)
+    step = run["steps"][0]
+    assert step["return_value"]["account"] == "ACC-1"
+    assert "very-secret-passcode" not in out
+    assert step["logs"] == ["passcode is ••••••"]
+    assert step["inputs"]["clevertap"]["$auth"] == "••••••"
