@@ -12,26 +12,17 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from relayflow.config import Config
+from relayflow.console import AsJson, Home, console, fail, print_json, when
 from relayflow.datastores.operations import list_stores
 from relayflow.datastores.store import DataStoreError, DataStores
 
-console = Console()
-err = Console(stderr=True)
-
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", help="Installation folder [default: $RELAYFLOW_HOME or ~/.relayflow]"),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 Store = Annotated[str, typer.Argument(help="The data store, e.g. signups")]
 Key = Annotated[str, typer.Argument(help="The key")]
 Ttl = Annotated[
@@ -56,30 +47,17 @@ def _stores(home: Path | None) -> Iterator[DataStores]:
     try:
         yield DataStores(db, writer)
     except DataStoreError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     finally:
         writer.stop()
         db.close()
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-
-
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
 def _expires(ts: float | None) -> str:
     if ts is None:
         return "never"
     left = ts - time.time()
-    return f"in {left:.0f}s" if left < 120 else _when(ts)
+    return f"in {left:.0f}s" if left < 120 else when(ts)
 
 
 def _value(text: str, as_text: bool) -> Any:
@@ -101,14 +79,14 @@ def list_(home: Home = None, as_json: AsJson = False) -> None:
     with _stores(home) as stores:
         found = list_stores(stores.db)
     if as_json:
-        _print_json([s.public() for s in found])
+        print_json([s.public() for s in found])
         return
     if not found:
         console.print("no data stores yet: relayflow stores set STORE KEY VALUE")
         return
     table = Table("store", "keys", "last change")
     for summary in found:
-        table.add_row(summary.name, str(summary.keys), _when(summary.updated_at))
+        table.add_row(summary.name, str(summary.keys), when(summary.updated_at))
     console.print(table)
 
 
@@ -128,7 +106,7 @@ def keys(
         for row in rows:
             if not values:
                 del row["value"]
-        _print_json(rows)
+        print_json(rows)
         return
     if not entries:
         console.print(f"no keys in {store}" + (f" starting with {prefix!r}" if prefix else ""))
@@ -136,7 +114,7 @@ def keys(
     table = Table("key", *(["value"] if values else []), "expires", "last change")
     for entry in entries:
         shown = [_show(entry.value)] if values else []
-        table.add_row(entry.key, *shown, _expires(entry.expires_at), _when(entry.updated_at))
+        table.add_row(entry.key, *shown, _expires(entry.expires_at), when(entry.updated_at))
     console.print(table)
 
 
@@ -146,9 +124,9 @@ def get(store: Store, key: Key, home: Home = None, as_json: AsJson = False) -> N
     with _stores(home) as stores:
         entry = stores.call_blocking("entry", store, key=key)
     if entry is None:
-        _fail(f"data store {store!r} has no key {key!r}")
+        fail(f"data store {store!r} has no key {key!r}")
     if as_json:
-        _print_json(entry.public())
+        print_json(entry.public())
         return
     sys.stdout.write(_show(entry.value) + "\n")
 
@@ -169,7 +147,7 @@ def set_(
         stores.call_blocking("set", store, key=key, value=parsed, ttl=ttl)
         entry = stores.call_blocking("entry", store, key=key)
     if as_json:
-        _print_json(entry.public() if entry else {"key": key, "value": parsed})
+        print_json(entry.public() if entry else {"key": key, "value": parsed})
         return
     expiry = f", expires {_expires(entry.expires_at)}" if entry and entry.expires_at else ""
     console.print(f"{store}/{key} = {_show(parsed)}{expiry}", highlight=False, markup=False)
@@ -181,9 +159,9 @@ def delete(store: Store, key: Key, home: Home = None, as_json: AsJson = False) -
     with _stores(home) as stores:
         deleted = stores.call_blocking("delete", store, key=key)
     if as_json:
-        _print_json({"key": key, "deleted": deleted})
+        print_json({"key": key, "deleted": deleted})
     if not deleted:
-        _fail(f"data store {store!r} has no key {key!r}")
+        fail(f"data store {store!r} has no key {key!r}")
     if not as_json:
         console.print(f"deleted {store}/{key}", highlight=False, markup=False)
 
@@ -201,7 +179,7 @@ def incr(
     with _stores(home) as stores:
         value = stores.call_blocking("incr", store, key=key, amount=amount)
     if as_json:
-        _print_json({"key": key, "value": value})
+        print_json({"key": key, "value": value})
         return
     sys.stdout.write(_show(value) + "\n")
 
@@ -216,11 +194,11 @@ def clear(
     """Remove every key of a store (irreversible)."""
     if not yes:
         if not sys.stdin.isatty():
-            _fail(f"clearing {store} removes every key for good; add --yes to confirm")
+            fail(f"clearing {store} removes every key for good; add --yes to confirm")
         typer.confirm(f"Remove every key of {store}?", abort=True)
     with _stores(home) as stores:
         count = stores.call_blocking("clear", store)
     if as_json:
-        _print_json({"store": store, "deleted": count})
+        print_json({"store": store, "deleted": count})
         return
     console.print(f"removed {count} keys from {store}", highlight=False)

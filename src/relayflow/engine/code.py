@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from relayflow.codestep import CodePool, CodeRequest, ensure_environment
 from relayflow.engine.compiled import CompiledWorkflow, Node
 from relayflow.engine.context import HttpResponse
 from relayflow.engine.outcome import StepOutcome, describe_error, is_retryable
@@ -26,7 +27,7 @@ AccountFields = Callable[[str], tuple[dict[str, Any], list[str]]]
 class CodeSteps:
     def __init__(
         self,
-        pool: Any,
+        pool: CodePool,
         cache_dir: Path,
         account_fields: AccountFields | None = None,
         env: Mapping[str, str] | None = None,
@@ -42,8 +43,6 @@ class CodeSteps:
             return None
         key = tuple(sorted(requirements))
         if key not in self._environments:
-            from relayflow.codestep import ensure_environment
-
             self._environments[key] = await ensure_environment(list(key), self.cache_dir)
         return self._environments[key]
 
@@ -56,8 +55,6 @@ class CodeSteps:
         scope: Mapping[str, Any],
         attempt: int,
     ) -> StepOutcome:
-        from relayflow.codestep import CodeRequest
-
         started = time.time()
         secrets: list[str] = []
         shown: dict[str, Any] = {}
