@@ -51,12 +51,9 @@ def test_code_steps_see_earlier_steps_and_can_export_exit_and_count(relayflow):
     assert score["exports"] == {"domain": "acme.io"}
     assert score["logs"] == ["scoring ann@acme.io"]
     assert shown["steps"][2]["return_value"] == "acme.io 42"
-    assert (
-        json.loads(relayflow.cli("inspect", first, "--json").stdout)["steps"][1]["return_value"][
-            "visits"
-        ]
-        == 1
-    )
+    other = json.loads(relayflow.cli("inspect", first, "--json").stdout)["steps"][1]
+    # The two runs ran concurrently: the atomic counter gave each its own number.
+    assert sorted([score["return_value"]["visits"], other["return_value"]["visits"]]) == [1, 2]
     exited = json.loads(relayflow.cli("inspect", test_account, "--json").stdout)
     assert exited["status"] == "exited" and exited["error"] == "test account"
     assert (
