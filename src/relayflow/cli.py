@@ -80,6 +80,12 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         console.print(f"  webhooks  http://{host}:{port}/hooks/<path>")
         console.print(f"  API       http://{host}:{port}/api/v1  (docs at /docs; token in {token})")
         console.print(f"  metrics   http://{host}:{port}/metrics")
+        console.print(f"  web UI    http://{host}:{port}/")
+        from relayflow.users import first_run_message
+
+        sign_in = first_run_message(runtime)
+        if sign_in:
+            console.print(sign_in, soft_wrap=True, markup=False)
         console.print(f"  home      {runtime.config.home}  database {runtime.db.dialect}")
     uvicorn.run(
         web,
@@ -584,10 +590,12 @@ def _mount_groups() -> None:
     from relayflow.accounts.cli import app as accounts_app
     from relayflow.datastores.cli import app as stores_app
     from relayflow.sandbox.cli import app as sandbox_app
+    from relayflow.users.cli import app as users_app
 
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(stores_app, name="stores")
     app.add_typer(sandbox_app, name="sandbox")
+    app.add_typer(users_app, name="users")
 
 
 _mount_groups()

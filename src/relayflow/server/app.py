@@ -6,15 +6,18 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
 from starlette.routing import Route
 
 from relayflow import metrics
+from relayflow.accounts.api import make_accounts_api
+from relayflow.datastores.api import make_stores_api
 from relayflow.runtime import Runtime
 from relayflow.server.api import make_api
 from relayflow.server.auth import load_or_create_token, require_token
 from relayflow.server.hooks import make_hook_endpoint
+from relayflow.server.ui import make_ui
 from relayflow.store import history
 
 HOOK_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -40,16 +43,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.router.routes.append(
         Route("/hooks/{path:path}", make_hook_endpoint(runtime), methods=HOOK_METHODS)
     )
-    app.include_router(make_api(runtime), dependencies=[Depends(require_token(token))])
-    try:
-        from relayflow.accounts.api import make_accounts_api
-    except ImportError:
-        pass
-    else:
-        app.include_router(
-            make_accounts_api(runtime.db, runtime.config),
-            dependencies=[Depends(require_token(token))],
-        )
+    signed_in = [Depends(require_token(token, runtime.db))]
+    app.include_router(make_api(runtime), dependencies=signed_in)
+    app.include_router(make_accounts_api(runtime.db, runtime.config), dependencies=signed_in)
+    app.include_router(make_stores_api(runtime.db, runtime.writer), dependencies=signed_in)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -60,20 +57,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         metrics.queue_depth.set(history.queue_depth(runtime.db))
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
-    @app.get("/", include_in_schema=False)
-    def index() -> HTMLResponse:
-        rows = "".join(
-            f"<li><code>{w.name}</code> v{w.current_version}"
-            f"{' — /hooks/' + w.http_path if w.http_path else ''}"
-            f"{'' if w.active else ' (paused)'}</li>"
-            for w in runtime.catalog.workflows.values()
-        )
-        return HTMLResponse(
-            "<!doctype html><html lang=en><head><meta charset=utf-8><title>relayflow</title>"
-            "</head><body><h1>relayflow</h1><p>Workflows deployed here:</p>"
-            f"<ul>{rows or '<li>none yet — run <code>relayflow deploy examples/</code></li>'}</ul>"
-            "<p>API: <a href=/docs>/docs</a> · Health: <a href=/healthz>/healthz</a> · "
-            "Metrics: <a href=/metrics>/metrics</a></p></body></html>"
-        )
+    app.include_router(make_ui(runtime))  # the web UI at /, /workflows, /runs, …
 
     return app

@@ -1,0 +1,120 @@
+"""Event history and the run inspector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from relayflow.engine.actions import get_action
+from relayflow.engine.redact import MASK
+from relayflow.model.workflow import walk
+from relayflow.server.ui import queries
+from relayflow.server.ui.web import UI
+from relayflow.store import history
+from relayflow.store.workflows import get_version, get_workflow, list_workflows
+from relayflow.users.sessions import Session
+
+PAGE = 50
+
+
+def secret_inputs(ui: UI, workflow: str, version: int) -> dict[str, set[str]]:
+    """Per step name, the inputs its action declares secret (masked when shown)."""
+    row = get_workflow(ui.db, workflow)
+    if row is None:
+        return {}
+    try:
+        definition, _source = get_version(ui.db, row.id, version)
+    except KeyError:
+        return {}
+    found: dict[str, set[str]] = {}
+    for step in walk(definition.steps):
+        action = get_action(step.uses) if step.uses else None
+        if action is None:
+            continue
+        props = action.inputs.model_json_schema().get("properties", {})
+        names = {name for name, spec in props.items() if spec.get("secret")}
+        if names:
+            found[step.name] = names
+    return found
+
+
+def mask(inputs: Any, secret: set[str]) -> Any:
+    if not secret or not isinstance(inputs, dict):
+        return inputs
+    return {k: (MASK if k in secret and v not in (None, "") else v) for k, v in inputs.items()}
+
+
+def add_routes(router: APIRouter, ui: UI) -> None:
+    db = ui.db
+
+    @router.get("/runs", include_in_schema=False)
+    def runs_page(
+        request: Request,
+        workflow: str = "",
+        status: str = "",
+        since: str = "",
+        q: str = "",
+        before: float | None = None,
+        replayed: int | None = None,
+        session: Session = Depends(ui.signed_in),
+    ) -> Response:
+        workflows = list_workflows(db)
+        by_name = {w.name: w for w in workflows}
+        chosen = by_name.get(workflow)
+        where = queries.RunFilter(
+            workflow_id=chosen.id if chosen else None,
+            status=status if status in queries.STATUSES else None,
+            since=since if since in queries.SINCE else None,
+            q=q.strip(),
+            before=before,
+        )
+        found = queries.find_runs(db, where, PAGE + 1)
+        more = len(found) > PAGE
+        found = found[:PAGE]
+        unknown = bool(workflow) and chosen is None
+        return ui.render(
+            request,
+            "runs.html",
+            session,
+            runs=found,
+            more=more,
+            next_before=found[-1]["created_at"] if more else None,
+            workflows=workflows,
+            workflow=workflow,
+            status=where.status or "",
+            since=where.since or "",
+            q=where.q,
+            paged=before is not None,
+            statuses=queries.STATUSES,
+            since_choices=[
+                ("", "Any time"),
+                ("1h", "Last hour"),
+                ("24h", "Last 24 hours"),
+                ("7d", "Last 7 days"),
+                ("30d", "Last 30 days"),
+            ],
+            unknown_workflow=unknown,
+            replayed=replayed,
+        )
+
+    @router.get("/runs/{run_id}", include_in_schema=False)
+    def run_page(run_id: str, request: Request, session: Session = Depends(ui.signed_in)):
+        run = history.get_run(db, run_id)
+        if run is None:
+            raise HTTPException(404, f"no run {run_id}")
+        secrets = secret_inputs(ui, run["workflow"], run["version"])
+        for step in run["steps"]:
+            step["inputs"] = mask(step["inputs"], secrets.get(step["step_name"], set()))
+        others = [r for r in queries.runs_of_event(db, run["event_id"]) if r["id"] != run_id]
+        return ui.render(
+            request,
+            "run.html",
+            session,
+            run=run,
+            others=others,
+            duration=run["finished_at"] - (run["started_at"] or run["created_at"])
+            if run["finished_at"]
+            else None,
+        )

@@ -1,0 +1,255 @@
+// The builder's trigger card: webhook, schedule or manual; the test event and the last
+// events received; sending the test event to the deployed webhook.
+"use strict";
+
+window.relayflow.builderParts = window.relayflow.builderParts || {};
+window.relayflow.builderParts.trigger = function (B) {
+  const { api, el, toast, busy, json, localTimes, copy } = window.relayflow;
+  const $ = (id) => document.getElementById(id);
+
+  function triggerKind() {
+    return B.wf.trigger.http ? "http" : B.wf.trigger.schedule ? "schedule" : "manual";
+  }
+
+  function hookUrl() {
+    const path = (B.wf.trigger.http && B.wf.trigger.http.path) || "";
+    return `${B.data.public_url}/hooks/${path.replace(/^\/+/, "")}`;
+  }
+
+  function renderTrigger() {
+    const card = el("section", { class: "step trigger", "aria-labelledby": "trigger-title" });
+    const kind = triggerKind();
+    const kindSelect = el(
+      "select",
+      { id: "trigger-kind" },
+      el("option", { value: "http", selected: kind === "http" }, "HTTP request (webhook)"),
+      el("option", { value: "schedule", selected: kind === "schedule" }, "Schedule"),
+      el("option", { value: "manual", selected: kind === "manual" }, "Manual (test events only)")
+    );
+    kindSelect.addEventListener("change", () => {
+      const value = kindSelect.value;
+      B.wf.trigger =
+        value === "http"
+          ? { http: { path: currentNameGuess() } }
+          : value === "schedule"
+            ? { schedule: { cron: "0 9 * * *", timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" } }
+            : { manual: {} };
+      B.markDirty();
+      renderTrigger();
+      $("trigger-kind").focus();
+    });
+    const body = el("div", { class: "step-body" }, el("label", { for: "trigger-kind" }, "Starts when"), kindSelect);
+    if (kind === "http") body.append(...httpFields());
+    if (kind === "schedule") body.append(...scheduleFields());
+    body.append(...testEventFields(kind));
+    card.append(
+      el("div", { class: "step-head" }, el("span", { class: "step-index", "aria-hidden": "true" }, "⚡"), el("h2", { id: "trigger-title", class: "step-title" }, "Trigger")),
+      body
+    );
+    $("trigger-card").replaceChildren(card);
+    localTimes(card);
+  }
+
+  function currentNameGuess() {
+    const input = $("wf-name");
+    return (B.data.exists ? B.name : input && input.value.trim()) || "my-webhook";
+  }
+
+  function httpFields() {
+    const http = B.wf.trigger.http;
+    const path = el("input", { id: "trigger-path", value: http.path || "", required: true, autocomplete: "off", "aria-describedby": "trigger-path-help" });
+    const url = el("input", { id: "hook-url", readonly: true, value: hookUrl() });
+    path.addEventListener("input", () => {
+      http.path = path.value.trim();
+      url.value = hookUrl();
+      B.markDirty();
+    });
+    const auth = el(
+      "select",
+      { id: "trigger-auth" },
+      el("option", { value: "none", selected: (http.auth || "none") === "none" }, "None: anyone with the URL"),
+      el("option", { value: "token", selected: http.auth === "token" }, "Bearer token")
+    );
+    const token = el("input", { id: "trigger-token", value: http.token || "", autocomplete: "off", "aria-describedby": "trigger-token-help" });
+    const tokenBox = el("div", { hidden: http.auth !== "token" }, el("label", { for: "trigger-token" }, "Token"), token, el("p", { class: "help", id: "trigger-token-help" }, "The token, or env:NAME to read it from an environment variable of the server."));
+    auth.addEventListener("change", () => {
+      if (auth.value === "token") http.auth = "token";
+      else {
+        delete http.auth;
+        delete http.token;
+        token.value = "";
+      }
+      tokenBox.hidden = auth.value !== "token";
+      B.markDirty();
+    });
+    token.addEventListener("input", () => {
+      if (token.value.trim()) http.token = token.value.trim();
+      else delete http.token;
+      B.markDirty();
+    });
+    const copyButton = el("button", { type: "button" }, "Copy");
+    copyButton.addEventListener("click", () => copy(url.value));
+    return [
+      el("label", { for: "trigger-path" }, "Path"),
+      path,
+      el("p", { class: "help", id: "trigger-path-help" }, "Requests to /hooks/<path> start runs once the workflow is deployed."),
+      el("label", { for: "hook-url" }, "Webhook URL"),
+      el("div", { class: "copy-row" }, url, copyButton),
+      el("label", { for: "trigger-auth" }, "Authentication"),
+      auth,
+      tokenBox,
+    ];
+  }
+
+  let previewTimer = null;
+  function scheduleFields() {
+    const schedule = B.wf.trigger.schedule;
+    const mode = schedule.interval !== undefined && schedule.interval !== null ? "interval" : "cron";
+    const modeSelect = el("select", { id: "schedule-mode" }, el("option", { value: "cron", selected: mode === "cron" }, "Cron expression"), el("option", { value: "interval", selected: mode === "interval" }, "Every interval"));
+    const value = el("input", { id: "schedule-value", value: mode === "cron" ? schedule.cron || "" : formatInterval(schedule.interval), autocomplete: "off", "aria-describedby": "schedule-help" });
+    const help = el("p", { class: "help", id: "schedule-help" }, mode === "cron" ? "5 fields: minute hour day month weekday, e.g. */15 * * * * or 0 9 * * 1-5" : "A duration: 30s, 5m, 2h, 1d");
+    const zones = el("datalist", { id: "zones" }, (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : ["UTC"]).map((z) => el("option", { value: z })));
+    const zone = el("input", { id: "schedule-zone", value: schedule.timezone || "UTC", list: "zones", autocomplete: "off" });
+    const times = el("ol", { class: "next-times", id: "next-times" });
+    const timesNote = el("p", { class: "help", role: "status", "aria-live": "polite" });
+    function update() {
+      if (modeSelect.value === "cron") {
+        schedule.cron = value.value.trim();
+        delete schedule.interval;
+      } else {
+        schedule.interval = value.value.trim();
+        delete schedule.cron;
+      }
+      schedule.timezone = zone.value.trim() || "UTC";
+      B.markDirty();
+      preview();
+    }
+    function preview() {
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(async () => {
+        const params = new URLSearchParams({ timezone: schedule.timezone || "UTC" });
+        if (schedule.cron) params.set("cron", schedule.cron);
+        if (schedule.interval) params.set("interval", schedule.interval);
+        try {
+          const answer = await api("GET", `/ui/schedule-preview?${params}`);
+          if (answer.ok) {
+            times.replaceChildren(...answer.times.map((t) => el("li", {}, t)));
+            timesNote.textContent = "";
+          } else {
+            times.replaceChildren();
+            timesNote.textContent = answer.error;
+            timesNote.className = "help bad";
+          }
+        } catch (error) {
+          timesNote.textContent = error.message;
+        }
+      }, 250);
+    }
+    modeSelect.addEventListener("change", () => {
+      value.value = modeSelect.value === "cron" ? "0 9 * * *" : "1h";
+      help.textContent = modeSelect.value === "cron" ? "5 fields: minute hour day month weekday, e.g. */15 * * * * or 0 9 * * 1-5" : "A duration: 30s, 5m, 2h, 1d";
+      update();
+    });
+    value.addEventListener("input", update);
+    zone.addEventListener("input", update);
+    preview();
+    return [
+      el("label", { for: "schedule-mode" }, "Repeat"),
+      modeSelect,
+      el("label", { for: "schedule-value" }, "When"),
+      value,
+      help,
+      el("label", { for: "schedule-zone" }, "Timezone"),
+      zone,
+      zones,
+      el("h3", {}, "Next five times"),
+      times,
+      timesNote,
+    ];
+  }
+
+  function formatInterval(seconds) {
+    if (seconds === undefined || seconds === null) return "1h";
+    if (typeof seconds === "string") return seconds;
+    for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]]) {
+      if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+    }
+    return `${seconds}s`;
+  }
+
+  function testEventFields(kind) {
+    const area = el("textarea", { id: "test-event", rows: 10, class: "code", spellcheck: "false", "aria-describedby": "test-event-help" });
+    area.value = json(B.testEvent);
+    const note = el("p", { class: "help", id: "test-event-help" }, "The event Test runs on; the data explorer shows it as steps.trigger.event.");
+    area.addEventListener("input", () => {
+      try {
+        B.testEvent = JSON.parse(area.value);
+        area.removeAttribute("aria-invalid");
+        note.textContent = "The event Test runs on; the data explorer shows it as steps.trigger.event.";
+        note.className = "help";
+        B.saveTestEvent();
+        B.renderExplorer();
+      } catch (error) {
+        area.setAttribute("aria-invalid", "true");
+        note.textContent = `Not JSON yet: ${error.message}`;
+        note.className = "help bad";
+      }
+    });
+    const out = [el("h3", {}, "Test event"), el("label", { for: "test-event" }, "Test event (JSON)"), area, note];
+    if (kind === "http") {
+      const send = el("button", { type: "button", id: "send-event" }, "Send test event to the webhook");
+      const result = el("div", { class: "result", role: "status", "aria-live": "polite" });
+      send.addEventListener("click", () => busy(send, () => sendToWebhook(result)));
+      out.push(el("div", { class: "test-row" }, send), result);
+    }
+    if (B.data.recent_events.length) {
+      out.push(
+        el("h3", { id: "recent-title" }, "Last events received"),
+        el(
+          "ul",
+          { class: "events-list", "aria-labelledby": "recent-title" },
+          B.data.recent_events.map((event) => {
+            const use = el("button", { type: "button", class: "small" }, el("span", {}, describeEvent(event.payload)), el("time", { datetime: new Date(event.received_at * 1000).toISOString(), "data-local": true }, ""));
+            use.setAttribute("aria-label", `Use the event received ${new Date(event.received_at * 1000).toLocaleString()} as the test event`);
+            use.addEventListener("click", () => {
+              B.testEvent = event.payload;
+              area.value = json(B.testEvent);
+              B.saveTestEvent();
+              B.renderExplorer();
+              toast("Test event replaced by the received event");
+            });
+            return el("li", {}, use);
+          })
+        )
+      );
+    }
+    return out;
+  }
+
+  function describeEvent(payload) {
+    if (!payload || typeof payload !== "object") return String(payload);
+    const body = payload.body !== undefined ? payload.body : payload;
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    return `${payload.method || ""} ${text.slice(0, 60)}${text.length > 60 ? "…" : ""}`;
+  }
+
+  async function sendToWebhook(result) {
+    const http = B.wf.trigger.http;
+    const body = B.testEvent && B.testEvent.body !== undefined ? B.testEvent.body : B.testEvent;
+    const asked = ((B.testEvent && B.testEvent.method) || "POST").toUpperCase();
+    const method = ["PUT", "PATCH", "DELETE"].includes(asked) ? asked : "POST"; // with a body
+    const headers = { "Content-Type": "application/json" };
+    // credentials "omit": the session cookie must not end up in the stored event's headers.
+    const response = await fetch(`/hooks/${http.path}`, { method, headers, body: JSON.stringify(body), credentials: "omit" });
+    const answer = await response.json().catch(() => ({}));
+    if (response.ok && answer.run_id) {
+      result.replaceChildren(el("p", { class: "success" }, "Event received: ", el("a", { href: `/runs/${answer.run_id}` }, `run ${answer.run_id}`)));
+    } else {
+      const why = answer.error || `HTTP ${response.status}`;
+      const hint = response.status === 404 ? " Deploy the workflow (and activate it) first." : "";
+      result.replaceChildren(el("p", { class: "error" }, `${why}.${hint}`));
+    }
+  }
+
+  return { renderTrigger, hookUrl };
+};
