@@ -272,3 +272,25 @@ def test_drafts_are_tested_without_deploying_then_deployed_and_rolled_back(relay
     assert result.returncode == 1 and "oops is not defined" in result.stdout
     shown = json.loads(relayflow.cli("workflows", "show", "drafted", "--json").stdout)
     assert shown["version"] == 1 and [v["version"] for v in shown["versions"]] == [3, 2, 1]
+
+
+def test_api_replays_failed_runs_and_deletes_workflows(sqlite_relayflow):
+    rf = sqlite_relayflow
+    flow = (
+        "name: fixable\ntrigger: {http: {path: fixable}}\nsteps:\n"
+        "  - {name: a, uses: util.echo, with: {value: '{{ steps.trigger.event.body.%s }}'}}\n"
+    )
+    rf.deploy_text("fixable", flow % "missing")
+    rf.start()
+    for n in range(3):
+        httpx.post(f"{rf.url}/hooks/fixable", json={"present": n})
+    rf.wait_runs(3, status="failed")
+    rf.deploy_text("fixable", flow % "present")
+    with rf.api() as api:
+        replayed = api.post("/workflows/fixable/replay-failed").json()
+        assert replayed["replayed"] == 3
+        rf.wait_runs(3)
+        assert api.post("/workflows/fixable/replay-failed").json()["replayed"] == 0
+        assert api.delete("/workflows/fixable").json() == {"deleted": "fixable"}
+        assert api.get("/workflows").json() == []
+        assert api.get("/runs").json() == []

@@ -328,6 +328,25 @@ def workflows_rollback(name: str, version: int, home: Home = None) -> None:
     console.print(f"{row.name} now runs v{row.current_version}")
 
 
+@workflows_app.command("delete")
+def workflows_delete(
+    name: str,
+    home: Home = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete a workflow with all its versions, events and runs."""
+    from relayflow.store.workflows import delete_workflow, get_workflow
+
+    db = _database(_config(home))
+    row = get_workflow(db, name)
+    if row is None:
+        fail(f"no workflow named {name!r}; see relayflow workflows list")
+    if not yes and not typer.confirm(f"Delete {name} with all its runs?"):
+        raise typer.Exit(1)
+    delete_workflow(db, row.id)
+    console.print(f"deleted {name}")
+
+
 @workflows_app.command("pause")
 def workflows_pause(name: str, home: Home = None) -> None:
     """Stop accepting events (webhooks answer 404; schedules stop firing)."""

@@ -14,6 +14,7 @@ from relayflow.runtime import Runtime
 from relayflow.store import history
 from relayflow.store.workflows import (
     DeployError,
+    delete_workflow,
     deploy,
     get_version,
     get_workflow,
@@ -154,6 +155,21 @@ def make_api(runtime: Runtime) -> APIRouter:
             raise HTTPException(409, str(exc)) from None
         runtime.catalog.refresh()
         return workflow_summary(row)
+
+    @api.delete("/workflows/{name}", summary="Delete a workflow with its versions and runs")
+    def delete(name: str) -> dict[str, Any]:
+        row = find(name)
+        delete_workflow(db, row.id)
+        runtime.catalog.refresh()
+        return {"deleted": name}
+
+    @api.post("/workflows/{name}/replay-failed", summary="Replay every failed run not yet replayed")
+    async def replay_failed(name: str) -> dict[str, Any]:
+        row = find(name)
+        queued = []
+        for run_id in history.failed_runs_to_replay(db, row.id):
+            queued.append((await runtime.replay(run_id)).run_id)
+        return {"replayed": len(queued), "run_ids": queued}
 
     @api.post("/workflows/{name}/pause", summary="Stop accepting events")
     def pause(name: str) -> dict[str, Any]:

@@ -77,3 +77,20 @@ def count_runs(db: Database, status: str | None = None) -> int:
 def queue_depth(db: Database) -> int:
     row = db.fetchone("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')")
     return int(row[0]) if row else 0
+
+
+def failed_runs_to_replay(db: Database, workflow_id: str) -> list[str]:
+    """Failed runs of a workflow, oldest first, leaving out those already replayed."""
+    replayed = {
+        row[0]
+        for row in db.fetchall(
+            "SELECT replay_of FROM runs WHERE workflow_id = ? AND replay_of IS NOT NULL",
+            (workflow_id,),
+        )
+    }
+    rows = db.fetchall(
+        "SELECT id FROM runs WHERE workflow_id = ? AND status = 'failed' AND test = 0"
+        " ORDER BY created_at",
+        (workflow_id,),
+    )
+    return [row[0] for row in rows if row[0] not in replayed]

@@ -254,3 +254,25 @@ def set_active(db: Database, name: str, active: bool) -> WorkflowRow:
     finally:
         conn.close()
     return get_workflow(db, name)  # type: ignore[return-value]
+
+
+def delete_workflow(db: Database, workflow_id: str) -> None:
+    """Remove a workflow with its versions, events, runs, step results and ticks."""
+    conn, cur = _transaction(db)
+    try:
+        for sql in (
+            "DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workflow_id = ?)",
+            "DELETE FROM runs WHERE workflow_id = ?",
+            "DELETE FROM events WHERE workflow_id = ?",
+            "DELETE FROM schedule_ticks WHERE workflow_id = ?",
+            "DELETE FROM workflow_versions WHERE workflow_id = ?",
+            "DELETE FROM workflows WHERE id = ?",
+        ):
+            cur.execute(db.sql(sql), (workflow_id,))
+        bump_epoch(cur, db)
+        _commit(db, conn)
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()

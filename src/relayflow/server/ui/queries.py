@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from relayflow.store.database import Database
-from relayflow.store.workflows import WorkflowRow, bump_epoch, list_workflows
+from relayflow.store.workflows import WorkflowRow, list_workflows
 
 DAY = 24 * 3600
 SINCE = {"1h": 3600, "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
@@ -183,45 +183,3 @@ def recent_events(db: Database, workflow_id: str, limit: int = 10) -> list[dict[
         (workflow_id, limit),
     )
     return [{"id": r[0], "received_at": r[1], "payload": orjson.loads(r[2])} for r in rows]
-
-
-def failed_runs_to_replay(db: Database, workflow_id: str) -> list[str]:
-    """Failed runs of a workflow, oldest first, leaving out those already replayed."""
-    replayed = {
-        row[0]
-        for row in db.fetchall(
-            "SELECT replay_of FROM runs WHERE workflow_id = ? AND replay_of IS NOT NULL",
-            (workflow_id,),
-        )
-    }
-    rows = db.fetchall(
-        "SELECT id FROM runs WHERE workflow_id = ? AND status = 'failed' AND test = 0"
-        " ORDER BY created_at",
-        (workflow_id,),
-    )
-    return [row[0] for row in rows if row[0] not in replayed]
-
-
-def delete_workflow(db: Database, workflow_id: str) -> None:
-    """Remove a workflow with its versions, events, runs, step results and ticks."""
-    conn = db.connect()
-    try:
-        cur = conn.cursor()
-        if not db.is_postgres:
-            cur.execute("BEGIN IMMEDIATE")
-        for sql in (
-            "DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workflow_id = ?)",
-            "DELETE FROM runs WHERE workflow_id = ?",
-            "DELETE FROM events WHERE workflow_id = ?",
-            "DELETE FROM schedule_ticks WHERE workflow_id = ?",
-            "DELETE FROM workflow_versions WHERE workflow_id = ?",
-            "DELETE FROM workflows WHERE id = ?",
-        ):
-            cur.execute(db.sql(sql), (workflow_id,))
-        bump_epoch(cur, db)
-        conn.commit() if db.is_postgres else cur.execute("COMMIT")
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()

@@ -21,7 +21,9 @@ from relayflow.engine.actions import discover
 from relayflow.model.workflow import ScheduleTrigger, Workflow
 from relayflow.server.ui import queries
 from relayflow.server.ui.web import UI
+from relayflow.store import history
 from relayflow.store.workflows import (
+    delete_workflow,
     deploy,
     get_version,
     get_workflow,
@@ -222,7 +224,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
     ) -> Response:
         ui.check_form(session, await request.form())
         row = find(name)
-        queries.delete_workflow(db, row.id)
+        delete_workflow(db, row.id)
         ui.runtime.catalog.refresh()
         return RedirectResponse("/workflows?deleted=" + name, 303)
 
@@ -233,7 +235,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         ui.check_form(session, await request.form())
         row = find(name)
         replayed = 0
-        for run_id in queries.failed_runs_to_replay(db, row.id):
+        for run_id in history.failed_runs_to_replay(db, row.id):
             await ui.runtime.replay(run_id)
             replayed += 1
         return RedirectResponse(f"/runs?workflow={name}&replayed={replayed}", 303)
