@@ -69,11 +69,11 @@ def _database(config: Config):
 def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
     import uvicorn
 
-    from relayflow.server.app import create_app
+    from relayflow.server.app import create_asgi
 
     if not os.environ.get("RELAYFLOW_PUBLIC_URL"):
         runtime.config.public_url = f"http://{host}:{port}"
-    web = create_app(runtime)
+    web = create_asgi(runtime)
     if banner:
         token = runtime.config.api_token_file
         console.print(f"[bold green]relayflow[/] is running on http://{host}:{port}")

@@ -81,6 +81,22 @@ def compile_value(value: Any, where: str) -> Evaluator:
     return lambda _ctx, v=value: v
 
 
+_PATH = re.compile(r"""^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[-?\d+\]|\["[^"\\]*"\]|\['[^'\\]*'\])*$""")
+_SEGMENT = re.compile(r"""\.([A-Za-z_]\w*)|\[(-?\d+)\]|\["([^"\\]*)"\]|\['([^'\\]*)'\]""")
+
+
+def _path_keys(text: str) -> list[Any] | None:
+    """`steps.x["$return_value"].items[0]` as ["steps", "x", "$return_value", "items", 0]."""
+    if not _PATH.match(text):
+        return None
+    root = re.match(r"[A-Za-z_]\w*", text)
+    assert root is not None
+    keys: list[Any] = [root.group(0)]
+    for attr, index, double, single in _SEGMENT.findall(text[root.end() :]):
+        keys.append(int(index) if index else attr or double or single)
+    return keys
+
+
 def _compile_expression(source: str, where: str) -> Evaluator:
     text = _rewrite(source.strip())
     try:
@@ -90,8 +106,9 @@ def _compile_expression(source: str, where: str) -> Evaluator:
         raise ExpressionError(
             f"{where}: {{{{ {source.strip()} }}}} is not valid: {exc.message}"
         ) from None
+    keys = _path_keys(text)
 
-    def evaluate(ctx: Mapping[str, Any]) -> Any:
+    def jinja(ctx: Mapping[str, Any]) -> Any:
         try:
             result = compiled(**ctx)
         except UndefinedError:
@@ -104,7 +121,26 @@ def _compile_expression(source: str, where: str) -> Evaluator:
             raise ExpressionError(_explain_missing(tree, ctx, where, source))
         return result
 
-    return evaluate
+    if keys is None:
+        return jinja
+
+    def path(ctx: Mapping[str, Any]) -> Any:
+        # The common case, a plain path, without building a Jinja context for every call.
+        value: Any = ctx
+        for key in keys:
+            if isinstance(value, Mapping) and not isinstance(key, int):
+                if key not in value:
+                    raise ExpressionError(_explain_missing(tree, ctx, where, source))
+                value = value[key]
+            elif isinstance(value, list) and isinstance(key, int):
+                if not -len(value) <= key < len(value):
+                    raise ExpressionError(_explain_missing(tree, ctx, where, source))
+                value = value[key]
+            else:
+                return jinja(ctx)  # attributes of other objects: Jinja's sandbox decides
+        return value
+
+    return path
 
 
 def _compile_template(source: str, where: str) -> Evaluator:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import pkgutil
 import typing
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+log = logging.getLogger(__name__)
 _REGISTRY: dict[str, Action] = {}
 _discovered = False
 
@@ -116,17 +118,24 @@ def discover() -> dict[str, Action]:
         for info in pkgutil.iter_modules(apps.__path__, apps.__name__ + "."):
             if not info.ispkg:
                 continue
-            importlib.import_module(info.name)
             try:
-                actions_pkg = importlib.import_module(info.name + ".actions")
-            except ModuleNotFoundError as exc:
-                if exc.name != info.name + ".actions":
-                    raise
-                continue
-            for sub in pkgutil.iter_modules(actions_pkg.__path__, actions_pkg.__name__ + "."):
-                importlib.import_module(sub.name)
+                _import_app(info.name)
+            except Exception:  # noqa: BLE001 - one broken app must not break every workflow
+                log.exception("app %s could not be loaded; its actions are unavailable", info.name)
         _discovered = True
     return dict(_REGISTRY)
+
+
+def _import_app(name: str) -> None:
+    importlib.import_module(name)
+    try:
+        actions_pkg = importlib.import_module(name + ".actions")
+    except ModuleNotFoundError as exc:
+        if exc.name != name + ".actions":
+            raise
+        return
+    for sub in pkgutil.iter_modules(actions_pkg.__path__, actions_pkg.__name__ + "."):
+        importlib.import_module(sub.name)
 
 
 def get_action(key: str) -> Action | None:

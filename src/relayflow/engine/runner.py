@@ -293,7 +293,8 @@ class Runner:
                 redact = Redactor(secrets)
             inputs = node.evaluate(scope)
             model = node.action.inputs.model_validate(inputs)
-            value = await asyncio.wait_for(node.action.run(ctx, model), node.timeout)
+            async with asyncio.timeout(node.timeout):
+                value = await node.action.run(ctx, model)
             value = json_ready(value, node.step.uses or node.name)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the step's error
             failed = _failure(started, exc, node)

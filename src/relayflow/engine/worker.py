@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from relayflow import metrics
 from relayflow.engine.catalog import Catalog
@@ -131,6 +132,16 @@ class Worker:
         await self.writer.write(Batch([(RELEASE_LEASES, (self.owner,))]))
 
 
+_labelled: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def _count_step(node: Node, outcome: StepOutcome) -> None:
-    metrics.steps_executed.labels(node.key, outcome.status).inc()
-    metrics.step_seconds.labels(node.key).observe(outcome.finished_at - outcome.started_at)
+    key = (node.key, outcome.status)
+    found = _labelled.get(key)
+    if found is None:  # labels() is a locked dict lookup: do it once per action and outcome
+        found = _labelled[key] = (
+            metrics.steps_executed.labels(node.key, outcome.status),
+            metrics.step_seconds.labels(node.key),
+        )
+    found[0].inc()
+    found[1].observe(outcome.finished_at - outcome.started_at)

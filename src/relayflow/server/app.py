@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
+from starlette.requests import Request
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from relayflow import metrics
 from relayflow.accounts.api import make_accounts_api
@@ -21,6 +23,28 @@ from relayflow.server.ui import make_ui
 from relayflow.store import history
 
 HOOK_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class HooksFirst:
+    """Webhooks skip FastAPI's middleware and routing: on the ingest hot path that stack
+    costs more CPU than storing the event. Everything else goes to the FastAPI app."""
+
+    def __init__(self, app: FastAPI, hook: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = app
+        self.hook = hook
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/hooks/"):
+            scope["path_params"] = {"path": scope["path"][len("/hooks/") :]}
+            response = await self.hook(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_asgi(runtime: Runtime) -> HooksFirst:
+    """The application `relayflow up` and `relayflow server` serve."""
+    return HooksFirst(create_app(runtime), make_hook_endpoint(runtime))
 
 
 def create_app(runtime: Runtime) -> FastAPI:
