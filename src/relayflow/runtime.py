@@ -34,7 +34,7 @@ from relayflow.store.control import control_batch
 from relayflow.store.database import Database
 from relayflow.store.listener import Listener
 from relayflow.store.runs import NewRun, load_runs, release_dead_leases
-from relayflow.store.workflows import WorkflowRow
+from relayflow.store.workflows import WorkflowRow, get_workflow_by_id
 from relayflow.store.writer import Batch, Writer
 from relayflow.triggers.schedule import Scheduler
 
@@ -240,7 +240,8 @@ class Runtime:
         if found is None:
             raise KeyError(f"no run {run_id}")
         event_id, workflow_id = found
-        row = self.catalog.workflows.get(workflow_id)
+        # The database, not the catalog: a deploy a moment ago must count ("fix, then replay").
+        row = get_workflow_by_id(self.db, workflow_id)
         if row is None:
             raise KeyError(f"the workflow of run {run_id} no longer exists")
         version = version or row.current_version
