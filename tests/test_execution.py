@@ -294,3 +294,40 @@ def test_api_replays_failed_runs_and_deletes_workflows(sqlite_relayflow):
         assert api.delete("/workflows/fixable").json() == {"deleted": "fixable"}
         assert api.get("/workflows").json() == []
         assert api.get("/runs").json() == []
+
+
+def test_failed_runs_go_to_the_error_workflow(relayflow):
+    relayflow.deploy_text(
+        "alerts",
+        """\
+name: alerts
+trigger: {manual: {}}
+steps:
+  - name: note
+    uses: util.echo
+    with: {value: "{{ steps.trigger.event.run.workflow }}: {{ steps.trigger.event.error.message }}"}
+""",
+    )
+    relayflow.deploy_text(
+        "fragile",
+        """\
+name: fragile
+trigger: {http: {path: fragile}}
+steps:
+  - {name: shape, uses: util.echo, with: {value: "{{ steps.trigger.event.body.nope }}"}}
+settings:
+  error_workflow: alerts
+""",
+    )
+    relayflow.start()
+    failed_id = httpx.post(f"{relayflow.url}/hooks/fragile", json={"yes": 1}).json()["run_id"]
+    relayflow.wait_runs(1, status="failed")
+    (alert,) = relayflow.wait_runs(1)
+    shown = json.loads(relayflow.cli("inspect", alert["id"], "--json").stdout)
+    assert shown["workflow"] == "alerts"
+    assert shown["event"]["run"]["id"] == failed_id
+    assert shown["event"]["event"]["body"] == {"yes": 1}
+    assert shown["steps"][0]["return_value"] == (
+        "fragile: step shape: steps.shape.with.value: steps.trigger.event.body.nope does not"
+        " exist (steps.trigger.event.body has: yes)"
+    )

@@ -116,6 +116,7 @@ class Runtime:
                 env,
             ),
             link=lambda run_id, action: links.link(self.config, run_id, action),
+            error_route=self._error_route,
         )
         self._tasks.append(asyncio.create_task(self._refresh_catalog()))
         if self.with_worker:
@@ -164,6 +165,12 @@ class Runtime:
             await self.http.aclose()
         self.writer.stop()
         self.db.close()
+
+    def _error_route(self, name: str) -> tuple[str, int] | None:
+        row = self.catalog.by_name.get(name)
+        if row is None or not row.active or not row.current_version:
+            return None
+        return row.id, row.current_version
 
     async def _refresh_catalog(self) -> None:
         while True:

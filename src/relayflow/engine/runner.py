@@ -23,6 +23,7 @@ from relayflow.engine.context import HttpResponse, StepContext, StepError
 from relayflow.engine.flow import FlowOutcome, run_flow_node
 from relayflow.engine.outcome import StepOutcome, describe_error, is_retryable, json_ready
 from relayflow.engine.redact import Redactor
+from relayflow.ids import new_id
 from relayflow.model.workflow import RetryPolicy
 from relayflow.store.runs import (
     ADVANCE_RUN,
@@ -30,6 +31,7 @@ from relayflow.store.runs import (
     REQUEUE_RUN,
     UPSERT_STEP,
     ClaimedRun,
+    NewRun,
     dumps,
 )
 from relayflow.store.writer import Batch, Writer
@@ -90,6 +92,7 @@ class Runner:
         stores: Any = None,
         code: CodeSteps | None = None,
         link: Callable[[str, str], str] | None = None,
+        error_route: Callable[[str], tuple[str, int] | None] | None = None,
     ) -> None:
         self.writer = writer
         self.owner = owner
@@ -101,6 +104,7 @@ class Runner:
         self.stores = stores
         self.code = code
         self.link = link
+        self.error_route = error_route
 
     async def execute(
         self, run: ClaimedRun, compiled: CompiledWorkflow, stop_after: str | None = None
@@ -181,8 +185,49 @@ class Runner:
         assert outcome.error is not None
         message = f"step {node.name}: {outcome.error['message']}"
         finish = ("failed", node.index, outcome.finished_at, message, run.id)
-        await self.writer.write(Batch([(UPSERT_STEP, row), (FINISH_RUN, finish)]))
+        statements = [(UPSERT_STEP, row), (FINISH_RUN, finish)]
+        # The error workflow's run commits with the failure: one never exists without the other.
+        statements += self._error_run(run, compiled, node, outcome, message)
+        await self.writer.write(Batch(statements, notify=True))
         return "failed"
+
+    def _error_run(
+        self,
+        run: ClaimedRun,
+        compiled: CompiledWorkflow,
+        node: Node,
+        outcome: StepOutcome,
+        message: str,
+    ) -> list[tuple[str, tuple]]:
+        target = compiled.workflow.settings.error_workflow
+        if run.test or not target or target == compiled.name or self.error_route is None:
+            return []
+        route = self.error_route(target)
+        if route is None:
+            log.warning(
+                "%s failed, but its error workflow %r is not deployed", compiled.name, target
+            )
+            return []
+        event = {
+            "error": {**(outcome.error or {}), "step": node.name, "message": message},
+            "run": {
+                "id": run.id,
+                "workflow": compiled.name,
+                "version": compiled.version,
+                "event_id": run.event_id,
+                "attempts": run.results.get(node.index, {}).get("attempts", 0) + 1,
+            },
+            "event": run.event,
+        }
+        workflow_id, version = route
+        return NewRun(
+            event_id=new_id(),
+            run_id=new_id(),
+            workflow_id=workflow_id,
+            version=version,
+            payload=dumps(event),
+            received_at=time.time(),
+        ).statements()
 
     async def _rerun(self, run: ClaimedRun, node: Node, outcome: StepOutcome, attempt: int) -> str:
         assert outcome.rerun is not None

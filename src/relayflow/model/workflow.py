@@ -243,6 +243,9 @@ class Settings(Model):
     throttle: Throttle | None = Field(None, description="At most `limit` run starts per `per`")
     retries: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout: Duration = Field(30.0, description="Time limit for one attempt of one step")
+    error_workflow: str | None = Field(
+        None, description="A workflow that gets an event for every run of this one that fails"
+    )
 
 
 class Workflow(Model):
