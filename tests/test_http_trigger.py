@@ -215,3 +215,29 @@ def test_any_method_is_accepted(sqlite_relayflow, method):
     (run,) = sqlite_relayflow.wait_runs(1)
     event = json.loads(sqlite_relayflow.cli("inspect", run["id"], "--json").stdout)["event"]
     assert event["method"] == method and event["query"] == {"x": "1"}
+
+
+def test_a_worker_in_another_process_answers_the_waiting_request(pg_url, tmp_path):
+    from conftest import Relayflow
+
+    home = tmp_path / "home"
+    home.mkdir()
+    rf = Relayflow(home, pg_url)
+    try:
+        rf.deploy_text("responder", RESPONDER)
+        rf.deploy_text(
+            "silent",
+            RESPONDER.replace("responder", "silent")
+            .replace("path: quote", "path: silent")
+            .split("  - name: answer")[0],
+        )
+        rf.start("server")
+        rf.spawn("worker")
+        answer = httpx.post(f"{rf.url}/hooks/quote", json={"qty": 2}, timeout=10)
+        assert answer.status_code == 201 and answer.json() == {"total": 6}
+        assert answer.headers["x-quote"] == "yes"
+        silent = httpx.post(f"{rf.url}/hooks/silent", json={"qty": 1}, timeout=10)
+        assert silent.status_code == 502
+        rf.wait_runs(2)
+    finally:
+        rf.stop_all()

@@ -268,6 +268,31 @@ class Runtime:
             self.worker.wake()
         return new
 
+    @property
+    def answers_elsewhere(self) -> bool:
+        """Whether runs may execute in another process (so answers can arrive by database)."""
+        return self.worker is None or self.db.is_postgres
+
+    async def answer_from_database(self, run_id: str) -> HttpResponse | None | bool:
+        """A response another process left for `run_id`; None when the run ended without
+        one; False while there is nothing yet."""
+        row = await asyncio.to_thread(
+            self.db.fetchone,
+            "SELECT status, headers, body FROM http_responses WHERE run_id = ?",
+            (run_id,),
+        )
+        if row is not None:
+            await self.writer.write(
+                Batch([("DELETE FROM http_responses WHERE run_id = ?", (run_id,))])
+            )
+            return HttpResponse(row[0], orjson.loads(row[1]), orjson.loads(row[2]))
+        status = await asyncio.to_thread(
+            self.db.fetchone, "SELECT status FROM runs WHERE id = ?", (run_id,)
+        )
+        if status and status[0] in ("succeeded", "failed", "exited", "cancelled"):
+            return None
+        return False
+
     async def control(self, run_id: str, action: str) -> bool:
         """Resume a sleeping run now, or cancel a queued or sleeping one."""
         changed = await self.writer.write(control_batch(run_id, action))

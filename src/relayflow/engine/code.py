@@ -99,7 +99,7 @@ class CodeSteps:
         )
         redact = Redactor(secrets)
         if result.response is not None:
-            deliver = runner._responder(run.id)  # noqa: SLF001 - same package
+            deliver = runner._responder(run, compiled)  # noqa: SLF001 - same package
             if deliver is not None:
                 response = result.response
                 await deliver(

@@ -28,6 +28,7 @@ from relayflow.model.workflow import RetryPolicy
 from relayflow.store.runs import (
     ADVANCE_RUN,
     FINISH_RUN,
+    INSERT_RESPONSE,
     REQUEUE_RUN,
     UPSERT_STEP,
     ClaimedRun,
@@ -254,15 +255,34 @@ class Runner:
         await self.writer.write(Batch([(UPSERT_STEP, row), (REQUEUE_RUN, sleep)]))
         return "sleeping"
 
-    def _responder(self, run_id: str) -> Any:
-        waiting = self.responders.get(run_id)
+    def _responder(self, run: ClaimedRun, compiled: CompiledWorkflow) -> Any:
+        waiting = self.responders.get(run.id)
         if waiting is None:
-            return None
+            http = compiled.workflow.trigger.http
+            if http is None or http.respond != "from_workflow" or run.test or run.replay_of:
+                return None
+            return self._hand_over(run.id)
 
         async def deliver(response: HttpResponse) -> bool:
             if waiting.done():
                 return False
             waiting.set_result(response)
+            return True
+
+        return deliver
+
+    def _hand_over(self, run_id: str) -> Any:
+        """The request waits in another process (scale-out): leave the answer for it."""
+
+        async def deliver(response: HttpResponse) -> bool:
+            row = (
+                run_id,
+                response.status,
+                dumps(response.headers),
+                dumps(response.body),
+                time.time(),
+            )
+            await self.writer.write(Batch([(INSERT_RESPONSE, row)]))
             return True
 
         return deliver
@@ -326,7 +346,7 @@ class Runner:
             attempt=attempt,
             test=run.test,
             http=self.http,
-            responder=self._responder(run.id),
+            responder=self._responder(run, compiled),
             stores=self.stores,
         )
         inputs: Any = None

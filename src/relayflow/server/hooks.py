@@ -186,7 +186,7 @@ def make_hook_endpoint(runtime: Runtime):
         waiting: asyncio.Future[HttpResponse | None] = asyncio.get_running_loop().create_future()
         new = await runtime.ingest(workflow, event, response=waiting)
         try:
-            answer = await asyncio.wait_for(asyncio.shield(waiting), trigger.response_timeout)
+            answer = await _wait_for_answer(runtime, new.run_id, waiting, trigger.response_timeout)
         except TimeoutError:
             waiting.cancel()
             return JSONResponse(
@@ -222,6 +222,29 @@ def make_hook_endpoint(runtime: Runtime):
         return JSONResponse({"ok": True, "run_id": run_id, "action": action})
 
     return hook
+
+
+async def _wait_for_answer(
+    runtime: Runtime,
+    run_id: str,
+    waiting: asyncio.Future[HttpResponse | None],
+    timeout: float,
+) -> HttpResponse | None:
+    """The answer of a run executed here (a future), or by another process (the database)."""
+    if not runtime.answers_elsewhere:
+        return await asyncio.wait_for(asyncio.shield(waiting), timeout)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise TimeoutError
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), min(0.05, remaining))
+        except TimeoutError:
+            found = await runtime.answer_from_database(run_id)
+            if found is not False:
+                return found  # type: ignore[return-value]
 
 
 def _to_response(answer: HttpResponse) -> Response:

@@ -44,6 +44,10 @@ REQUEUE_RUN = (
     "UPDATE runs SET status = ?, next_step = ?, available_at = ?, lease_owner = NULL,"
     " lease_expires = NULL WHERE id = ? AND lease_owner = ?"
 )
+INSERT_RESPONSE = (
+    "INSERT INTO http_responses (run_id, status, headers, body, created_at)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING"
+)
 RENEW_LEASES = "UPDATE runs SET lease_expires = ? WHERE lease_owner = ? AND status = 'running'"
 RELEASE_LEASES = (
     "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"

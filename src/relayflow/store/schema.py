@@ -162,3 +162,15 @@ sessions = Table(
     Column("expires_at", Float, nullable=False),
     Index("ix_sessions_user", "user_name"),
 )
+
+# Answers of `respond: from_workflow` runs executed in another process than the server that
+# holds the request (scale-out): the server polls here while it waits.
+http_responses = Table(
+    "http_responses",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("status", Integer, nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("body", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
