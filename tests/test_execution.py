@@ -226,6 +226,7 @@ def test_api_deploys_lists_and_inspects(sqlite_relayflow):
         assert run["status"] == "succeeded" and run["steps"][0]["return_value"] == 5
         assert [w["name"] for w in api.get("/workflows").json()] == ["api"]
         assert api.get("/runs", params={"workflow": "api"}).json()[0]["id"] == run_id
+        assert api.get("/runs", params={"q": "needle-42", "since": "1h"}).json() == []
         assert any(a["key"] == "http.request" for a in api.get("/actions").json())
         schema = httpx.get(f"{rf.url}/openapi.json").json()
         assert "/api/v1/runs/{run_id}" in schema["paths"]
@@ -331,3 +332,17 @@ settings:
         "fragile: step shape: steps.shape.with.value: steps.trigger.event.body.nope does not"
         " exist (steps.trigger.event.body has: yes)"
     )
+
+
+def test_runs_can_be_searched_by_event_payload(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.deploy_text("search", "name: search\ntrigger: {http: {path: search}}\n")
+    rf.start()
+    wanted = httpx.post(f"{rf.url}/hooks/search", json={"email": "needle@example.com"})
+    httpx.post(f"{rf.url}/hooks/search", json={"email": "hay@example.com"})
+    rf.wait_runs(2)
+    found = rf.runs("--search", "needle@", "--since", "1h")
+    assert [r["id"] for r in found] == [wanted.json()["run_id"]]
+    with rf.api() as api:
+        listed = api.get("/runs", params={"q": "hay@example"}).json()
+        assert len(listed) == 1 and listed[0]["id"] != wanted.json()["run_id"]

@@ -438,6 +438,8 @@ def runs(
         str | None, typer.Option(help="queued|running|succeeded|failed|exited")
     ] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first")] = 20,
+    search: Annotated[str, typer.Option(help="Only runs whose event contains this text")] = "",
+    since: Annotated[str | None, typer.Option(help="1h, 24h, 7d or 30d")] = None,
     home: Home = None,
     as_json: AsJson = False,
 ) -> None:
@@ -452,7 +454,7 @@ def runs(
         if row is None:
             fail(f"no workflow named {name!r}")
         workflow_id = row.id
-    found = history.list_runs(db, workflow_id, status, limit)
+    found = history.list_runs(db, workflow_id, status, limit, q=search, since=since)
     if as_json:
         print_json(found)
         return

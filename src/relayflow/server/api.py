@@ -185,17 +185,19 @@ def make_api(runtime: Runtime) -> APIRouter:
         runtime.catalog.refresh()
         return workflow_summary(row)
 
-    @api.get("/runs", summary="Runs, newest first")
+    @api.get("/runs", summary="Runs, newest first; q searches event payloads")
     def runs(
         workflow: str | None = None,
         status: str | None = Query(
             None, pattern="^(queued|running|sleeping|succeeded|failed|exited|cancelled)$"
         ),
         limit: int = Query(50, ge=1, le=1000),
-        before: str | None = None,
+        before: float | None = Query(None, description="created_at of the last run seen"),
+        q: str = Query("", description="Text to find in the events' payloads"),
+        since: str | None = Query(None, pattern="^(1h|24h|7d|30d)$"),
     ) -> list[dict[str, Any]]:
         workflow_id = find(workflow).id if workflow else None
-        return history.list_runs(db, workflow_id, status, limit, before)
+        return history.list_runs(db, workflow_id, status, limit, before, q, since)
 
     @api.get("/runs/{run_id}", summary="A run with its event and every step's details")
     def run(run_id: str) -> dict[str, Any]:

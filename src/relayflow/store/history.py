@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from relayflow.store.database import Database
@@ -13,30 +15,84 @@ RUN_COLUMNS = (
 )
 
 
+DAY = 24 * 3600
+SINCE = {"1h": 3600, "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
+FEW = 2000  # matching events up to which a search looks runs up by event
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    workflow_id: str | None = None
+    status: str | None = None
+    since: str | None = None  # a key of SINCE
+    q: str = ""
+    before: float | None = None  # created_at of the last run on the previous page
+
+
+def find_runs(db: Database, where: RunFilter, limit: int = 50) -> list[dict[str, Any]]:
+    """Runs matching `where`, newest first; searching `q` in the event payloads."""
+    clauses, params = [], []
+    if where.workflow_id:
+        clauses.append("r.workflow_id = ?")
+        params.append(where.workflow_id)
+    if where.status:
+        clauses.append("r.status || '' = ?")
+        params.append(where.status)
+    if where.since in SINCE:
+        clauses.append("r.created_at >= ?")
+        params.append(time.time() - SINCE[where.since])
+    if where.before is not None:
+        clauses.append("r.created_at < ?")
+        params.append(where.before)
+    join = ""
+    if where.q:
+        like = "ILIKE" if db.is_postgres else "LIKE"
+        pattern = "%" + _escape_like(where.q) + "%"
+        # A search that matches few events: find them in one pass over the payloads, then
+        # only their runs. One that matches many: walk the runs newest first and stop at a
+        # page. Each plan is fast exactly where the other is slow (bench/ui_pages.py).
+        inner = f"SELECT id FROM events WHERE payload {like} ? ESCAPE '\\'"
+        inner_params: list[Any] = [pattern]
+        if where.workflow_id:
+            inner += " AND workflow_id = ?"
+            inner_params.append(where.workflow_id)
+        events = [row[0] for row in db.fetchall(f"{inner} LIMIT ?", (*inner_params, FEW + 1))]
+        if len(events) <= FEW:
+            if not events:
+                return []
+            clauses.append(f"r.event_id IN ({','.join('?' * len(events))})")
+            params.extend(events)
+        else:
+            join = " JOIN events e ON e.id = r.event_id"
+            clauses.append(f"e.payload {like} ? ESCAPE '\\'")
+            params.append(pattern)
+    clause = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return db.fetchdicts(
+        "SELECT r.id, w.name AS workflow, r.version, r.status, r.event_id, r.created_at,"
+        " r.started_at, r.finished_at, r.error, r.test, r.replay_of FROM runs r"
+        f" JOIN workflows w ON w.id = r.workflow_id{join}{clause}"
+        " ORDER BY r.created_at DESC LIMIT ?",
+        (*params, limit),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def list_runs(
     db: Database,
     workflow_id: str | None = None,
     status: str | None = None,
     limit: int = 50,
-    before: str | None = None,
+    before: float | None = None,
+    q: str = "",
+    since: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first; `before` (a run id) pages further back."""
-    where, params = [], []
-    if workflow_id:
-        where.append("r.workflow_id = ?")
-        params.append(workflow_id)
-    if status:
-        where.append("r.status = ?")
-        params.append(status)
-    if before:
-        where.append("r.id < ?")
-        params.append(before)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    return db.fetchdicts(
-        f"SELECT {RUN_COLUMNS} FROM runs r JOIN workflows w ON w.id = r.workflow_id {clause}"
-        " ORDER BY r.id DESC LIMIT ?",
-        (*params, limit),
-    )
+    """Runs newest first; `before` (a created_at) pages back, `q` searches event payloads,
+    `since` is one of SINCE's keys."""
+    where = RunFilter(workflow_id, status, since, q, before)
+    return find_runs(db, where, limit)
 
 
 def get_run(db: Database, run_id: str) -> dict[str, Any] | None:
