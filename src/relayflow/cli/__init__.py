@@ -1,0 +1,33 @@
+"""The `relayflow` command: run the platform, deploy workflows, test, inspect and replay runs.
+
+Every command takes `--home DIR` and works on that installation's database directly, so
+`deploy`, `runs` and `inspect` work whether or not `relayflow up` is running.
+"""
+
+from relayflow.cli import processes, runs, workflows  # noqa: F401 - they register commands
+from relayflow.cli.app import app
+
+
+def _mount_groups() -> None:
+    """Command groups that live beside their feature."""
+    from relayflow.accounts.cli import app as accounts_app
+    from relayflow.datastores.cli import app as stores_app
+    from relayflow.sandbox.cli import app as sandbox_app
+    from relayflow.users.cli import app as users_app
+
+    app.add_typer(accounts_app, name="accounts", rich_help_panel="Accounts, data and people")
+    app.add_typer(stores_app, name="stores", rich_help_panel="Accounts, data and people")
+    app.add_typer(users_app, name="users", rich_help_panel="Accounts, data and people")
+    app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Run relayflow")
+
+
+_mount_groups()
+
+
+def main() -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app()

@@ -1,0 +1,5 @@
+"""`python -m relayflow.cli`."""
+
+from relayflow.cli import main
+
+main()

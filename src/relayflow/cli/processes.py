@@ -1,0 +1,160 @@
+"""Running relayflow: everything in one process, or each part on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relayflow.cli.app import _config, _database, app
+from relayflow.config import DEFAULT_PORT, Config
+from relayflow.console import Home, console, fail
+from relayflow.runtime import Runtime
+
+
+def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
+    import uvicorn
+
+    from relayflow.server.app import create_asgi
+
+    if not os.environ.get("RELAYFLOW_PUBLIC_URL"):
+        runtime.config.public_url = f"http://{host}:{port}"
+    web = create_asgi(runtime)
+    if banner:
+        token = runtime.config.api_token_file
+        console.print(f"[bold green]relayflow[/] is running on http://{host}:{port}")
+        console.print(f"  webhooks  http://{host}:{port}/hooks/<path>")
+        console.print(f"  API       http://{host}:{port}/api/v1  (docs at /docs; token in {token})")
+        console.print(f"  metrics   http://{host}:{port}/metrics")
+        console.print(f"  web UI    http://{host}:{port}/")
+        from relayflow.users import first_run_message
+
+        sign_in = first_run_message(runtime)
+        if sign_in:
+            console.print(sign_in, soft_wrap=True, markup=False)
+        console.print(f"  home      {runtime.config.home}  database {runtime.db.dialect}")
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command(rich_help_panel="Run relayflow")
+def up(
+    home: Home = None,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = DEFAULT_PORT,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Also start the CleverTap sandbox, connect a demo account to it and"
+            " deploy examples/"
+        ),
+    ] = False,
+    sandbox_port: Annotated[int, typer.Option(help="With --demo: the sandbox's port")] = 8790,
+) -> None:
+    """Run everything in one process: server, scheduler and workers (embedded SQLite)."""
+    config = _config(home)
+    if demo:
+        _start_demo(config, host, port, sandbox_port)
+    _serve(Runtime(config, worker=True, scheduler=True), host, port, banner=True)
+
+
+def _examples_folder() -> Path | None:
+    for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parents[3] / "examples"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _start_demo(config: Config, host: str, port: int, sandbox_port: int) -> None:
+    """The first-run experience: sandbox + demo account + example workflows + a curl line."""
+    from relayflow.accounts.store import AccountStore
+    from relayflow.model.loader import WorkflowFileError, load_paths
+    from relayflow.sandbox import SandboxServer
+    from relayflow.store.workflows import deploy as deploy_workflow
+
+    sandbox = SandboxServer(port=sandbox_port, db_path=config.home / "sandbox.db").start()
+    db = _database(config)
+    AccountStore(db, config).add(
+        "clevertap",
+        "clevertap-demo",
+        {"account_id": sandbox.account_id, "passcode": sandbox.passcode, "endpoint": sandbox.url},
+        replace=True,
+    )
+    folder = _examples_folder()
+    deployed = []
+    if folder is not None:
+        try:
+            for item in load_paths([folder]):
+                deploy_workflow(db, item.workflow, item.source)
+                deployed.append(item.workflow.name)
+        except WorkflowFileError as exc:
+            fail(f"the examples did not validate:\n{exc}")
+    console.print(
+        f"[bold]demo[/]: CleverTap sandbox at {sandbox.url} (dashboard"
+        f" {sandbox.dashboard_url}), account clevertap-demo connected to it"
+    )
+    console.print(f"  deployed from {folder}: {', '.join(deployed) or 'nothing'}")
+    body = (
+        '{"user_id": "u-1001", "email": "ada@example.com", "name": "Ada Lovelace",'
+        ' "phone": "+14155550100", "plan": "pro", "utm_source": "newsletter"}'
+    )
+    console.print("  send a sign-up:", style="bold")
+    console.print(
+        f"  curl -X POST http://{host}:{port}/hooks/signup -H 'content-type:"
+        f" application/json' -d '{body}'",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"  then: relayflow runs, and the profile at {sandbox.dashboard_url}")
+
+
+@app.command(rich_help_panel="Run relayflow")
+def server(
+    home: Home = None,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = DEFAULT_PORT,
+) -> None:
+    """Run only the HTTP server (webhooks and API); pair it with `relayflow worker`."""
+    config = _config(home)
+    _serve(Runtime(config, worker=False, scheduler=False), host, port, banner=True)
+
+
+def _run_until_signal(runtime: Runtime, label: str) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await runtime.start()
+        console.print(f"relayflow {label} {runtime.owner} started ({runtime.db.dialect})")
+        try:
+            await stop.wait()
+        finally:
+            await runtime.stop()
+
+    asyncio.run(main())
+
+
+@app.command(rich_help_panel="Run relayflow")
+def worker(home: Home = None) -> None:
+    """Run only workers: claim queued runs and execute them (scale out with PostgreSQL)."""
+    _run_until_signal(Runtime(_config(home), worker=True, scheduler=False), "worker")
+
+
+@app.command(rich_help_panel="Run relayflow")
+def scheduler(home: Home = None) -> None:
+    """Run only the scheduler that fires schedule triggers."""
+    _run_until_signal(Runtime(_config(home), worker=False, scheduler=True), "scheduler")
