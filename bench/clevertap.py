@@ -1,9 +1,10 @@
 """CleverTap delivery end to end: N sign-ups through a two-step workflow (profile + event).
 
 Starts the CleverTap sandbox and `relayflow up` (embedded SQLite) as separate processes,
-connects an account to the sandbox, deploys examples/signup-to-clevertap.yaml, posts N
-sign-ups with unique user ids (wrk, 64 connections, stopping at N acknowledgements), waits
-until every run has finished and reports:
+connects an account to the sandbox, deploys examples/signup-to-clevertap.yaml, posts at
+least N sign-ups with unique user ids (wrk, 64 connections, in rounds of whole seconds, so
+the last round may add up to a second's worth more), waits until every run has finished
+and reports:
 
   end-to-end events/s (first event received -> last run finished), runs by status,
   CleverTap upload requests and records per request (from the sandbox's own counters),
