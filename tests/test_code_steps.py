@@ -187,3 +187,22 @@ steps:
     assert "very-secret-passcode" not in out
     assert step["logs"] == ["passcode is ••••••"]
     assert step["inputs"]["clevertap"]["$auth"] == "••••••"
+
+
+def test_workflow_requirements_are_installed_once_or_fail_clearly(sqlite_relayflow):
+    rf = sqlite_relayflow
+    step = (
+        "steps:\n  - name: ver\n    code: |\n      def handler(pd):\n"
+        "          import six\n          return six.__version__\n"
+    )
+    rf.deploy_text("needs", "name: needs\ntrigger: {manual: {}}\nrequirements: [six]\n" + step)
+    ok = json.loads(rf.cli("test", "needs", "--json").stdout)
+    assert ok["status"] == "succeeded" and ok["steps"][0]["return_value"].count(".") >= 1
+    assert any((rf.home / "code-envs").iterdir())
+    rf.deploy_text(
+        "broken", "name: broken\ntrigger: {manual: {}}\nrequirements: ['six==999.0']\n" + step
+    )
+    bad = rf.cli("test", "broken", "--json", check=False)
+    assert bad.returncode == 1
+    error = json.loads(bad.stdout)["steps"][0]["error"]
+    assert "six==999.0" in error["message"]
