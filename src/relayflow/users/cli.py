@@ -6,25 +6,16 @@ standard input with `--password-stdin` (first line), for scripts.
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from relayflow.config import Config
+from relayflow.console import Home, console, fail, print_json, when
 
-console = Console()
-err = Console(stderr=True)
-
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", help="Installation folder [default: $RELAYFLOW_HOME or ~/.relayflow]"),
-]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input")
 ]
@@ -41,16 +32,11 @@ def _users(home: Path | None):
     return UserStore(db)
 
 
-def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
-
-
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        _fail("no terminal to ask for the password; pass it with --password-stdin")
+        fail("no terminal to ask for the password; pass it with --password-stdin")
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
@@ -67,7 +53,7 @@ def add(
     try:
         users.add(name, _password(password_stdin))
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"user [bold]{name}[/] added; they can sign in now")
 
 
@@ -82,14 +68,14 @@ def list_users(
         rows = [
             {"name": u.name, "created_at": u.created_at, "updated_at": u.updated_at} for u in found
         ]
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        print_json(rows)
         return
     if not found:
         console.print("no users yet: `relayflow users add NAME`, or use the link `up` prints")
         return
     table = Table("user", "added", "password changed")
     for user in found:
-        table.add_row(user.name, _when(user.created_at), _when(user.updated_at))
+        table.add_row(user.name, when(user.created_at), when(user.updated_at))
     console.print(table)
 
 
@@ -104,11 +90,11 @@ def password(
 
     users = _users(home)
     if users.get(name) is None:
-        _fail(f"there is no user {name!r}; `relayflow users list` shows them")
+        fail(f"there is no user {name!r}; `relayflow users list` shows them")
     try:
         users.set_password(name, _password(password_stdin))
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"password of [bold]{name}[/] changed; their sessions ended")
 
 
@@ -123,12 +109,8 @@ def remove(
     try:
         _users(home).remove(name)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"user [bold]{name}[/] removed")
-
-
-def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
 if __name__ == "__main__":
