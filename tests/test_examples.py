@@ -104,3 +104,25 @@ def test_signup_and_purchase_examples(sqlite_relayflow, sandbox):
     events = events_of(sandbox, "u-7")
     assert events["Signed Up"]["count"] == 1
     assert events["Charged"]["count"] == 1
+
+
+def test_api_tests_account_fields_before_saving(sqlite_relayflow, sandbox):
+    rf = sqlite_relayflow
+    rf.start()
+    fields = {
+        "account_id": sandbox.account_id,
+        "passcode": sandbox.passcode,
+        "endpoint": sandbox.url,
+    }
+    with rf.api() as api:
+        good = api.post("/apps/clevertap/test-connection", json={"fields": fields}).json()
+        assert good["ok"] is True
+        bad = api.post(
+            "/apps/clevertap/test-connection", json={"fields": {**fields, "passcode": "wrong"}}
+        ).json()
+        assert bad["ok"] is False and "passcode" in bad["error"].lower()
+        missing = api.post(
+            "/apps/clevertap/test-connection", json={"fields": {"passcode": "x"}}
+        ).json()
+        assert missing["ok"] is False and missing["field"] == "account_id"
+        assert api.get("/accounts").json() == []

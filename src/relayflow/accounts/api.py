@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, Field
 
-from relayflow.accounts.store import AccountError, AccountStore, app_schema
+from relayflow.accounts.store import AccountError, AccountStore, app_schema, test_unsaved
 from relayflow.config import Config
 from relayflow.store.database import Database
 
@@ -64,6 +64,10 @@ def make_accounts_api(db: Database, config: Config) -> APIRouter:
     def rename(name: str, body: Rename) -> dict[str, Any]:
         renamed = answer(lambda: store.rename(name, body.name))
         return {**renamed.public(), "still_using_old_name": store.used_by(name)}
+
+    @api.post("/apps/{app}/test-connection", summary="Test fields before saving an account")
+    async def test_fields(app: str, fields: dict[str, Any] = Body(..., embed=True)):
+        return await test_unsaved(store, app, fields)
 
     @api.post("/accounts/{name}/test", summary="Make a real authenticated call")
     async def test(name: str) -> dict[str, Any]:

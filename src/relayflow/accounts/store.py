@@ -306,3 +306,20 @@ def _check_name(name: str) -> None:
 def _missing(app: App, spec: AccountField) -> str:
     text = f"a {app.title} account needs {spec.name} ({spec.label})"
     return text + (f": {spec.help}" if spec.help else "")
+
+
+async def test_unsaved(store: AccountStore, app_key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Make the app's authenticated test call with fields that are not saved yet:
+    `{"ok": True, "message"}` or `{"ok": False, "error", "field"?}`."""
+    try:
+        spec = store.app(app_key)
+        public, secret = store.check_fields(spec, fields)
+    except AccountError as exc:
+        return {"ok": False, "error": exc.message, "field": exc.field}
+    if spec.test_connection is None:
+        return {"ok": False, "error": f"{spec.title} accounts cannot be tested"}
+    try:
+        message = await spec.test_connection({**public, **secret})
+    except Exception as exc:  # noqa: BLE001 - the reason is the answer
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True, "message": message}
