@@ -41,6 +41,10 @@ from relayflow.triggers.schedule import Scheduler
 log = logging.getLogger(__name__)
 
 
+# Answers left for a caller that gave up waiting (respond: from_workflow across processes).
+PURGE_ANSWERS = "DELETE FROM http_responses WHERE created_at < ?"
+
+
 def _owner_id(role: str) -> str:
     """Who holds a lease: role, host and process id (see release_dead_leases)."""
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
@@ -173,11 +177,15 @@ class Runtime:
         return row.id, row.current_version
 
     async def _refresh_catalog(self) -> None:
+        tidied = time.monotonic()
         while True:
             await asyncio.sleep(0.5)
             try:
                 if await asyncio.to_thread(self.catalog.refresh) and self.worker:
                     self.worker.wake()
+                if time.monotonic() - tidied > 60:
+                    tidied = time.monotonic()
+                    await self.writer.write(Batch([(PURGE_ANSWERS, (time.time() - 3600,))]))
             except Exception:  # noqa: BLE001 - keep serving the last good catalog
                 log.exception("reloading workflows failed")
 
