@@ -6,10 +6,11 @@ connections with prebuilt statements (DESIGN §6), written once with `?` placeho
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +115,23 @@ class Database:
         self.execute_many([(sql, params)])
 
     def execute_many(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        with self.transaction() as cur:
+            for sql, params in statements:
+                cur.execute(self.sql(sql), tuple(params))
+
+    @contextlib.contextmanager
+    def transaction(self, lock: int | None = None) -> Iterator[Any]:
+        """A cursor in one write transaction on its own connection: committed when the block
+        ends, rolled back if it raises. `lock` (PostgreSQL) serialises writers that must
+        not interleave, e.g. two deploys; SQLite's BEGIN IMMEDIATE already does."""
         conn = self.connect()
         try:
+            cur = conn.cursor()
             if not self.is_postgres:
-                conn.execute("BEGIN IMMEDIATE")
-            for sql, params in statements:
-                conn.execute(self.sql(sql), tuple(params))
+                cur.execute("BEGIN IMMEDIATE")
+            elif lock is not None:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+            yield cur
             conn.commit() if self.is_postgres else conn.execute("COMMIT")
         except BaseException:
             conn.rollback()

@@ -66,18 +66,7 @@ def read_epoch(db: Database) -> str | None:
     return row[0] if row else None
 
 
-def _transaction(db: Database):
-    conn = db.connect()
-    cur = conn.cursor()
-    if db.is_postgres:
-        cur.execute("SELECT pg_advisory_xact_lock(7270002)")
-    else:
-        cur.execute("BEGIN IMMEDIATE")
-    return conn, cur
-
-
-def _commit(db: Database, conn: Any) -> None:
-    conn.commit() if db.is_postgres else conn.execute("COMMIT")
+DEPLOY_LOCK = 7270002  # one writer of workflows at a time across PostgreSQL clients
 
 
 def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = False) -> Deployed:
@@ -89,8 +78,7 @@ def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = F
     definition = dumps(workflow.model_dump(mode="json", by_alias=True))
     path = workflow.trigger.http.path if workflow.trigger.http else None
     now = time.time()
-    conn, cur = _transaction(db)
-    try:
+    with db.transaction(lock=DEPLOY_LOCK) as cur:
         cur.execute(db.sql(f"SELECT {_COLUMNS} FROM workflows WHERE name = ?"), (workflow.name,))
         found = cur.fetchone()
         existing = _row(found) if found else None
@@ -125,7 +113,6 @@ def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = F
         )
         same = [row[0] for row in cur.fetchall()]
         if current in same or (draft and same):
-            conn.rollback()
             return Deployed(
                 workflow.name, workflow_id, current if current in same else same[0], False
             )
@@ -146,13 +133,7 @@ def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = F
             )
         if not draft:
             _make_current(cur, db, workflow_id, version, workflow, now)
-        _commit(db, conn)
         return Deployed(workflow.name, workflow_id, version, True)
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
 
 
 def _make_current(
@@ -184,8 +165,7 @@ def rollback(db: Database, name: str, version: int) -> WorkflowRow:
         raise KeyError(f"no workflow named {name!r}")
     workflow, _source = get_version(db, row.id, version)
     path = workflow.trigger.http.path if workflow.trigger.http else None
-    conn, cur = _transaction(db)
-    try:
+    with db.transaction(lock=DEPLOY_LOCK) as cur:
         if path:
             cur.execute(db.sql("SELECT name FROM workflows WHERE http_path = ?"), (path,))
             owner = cur.fetchone()
@@ -194,12 +174,6 @@ def rollback(db: Database, name: str, version: int) -> WorkflowRow:
                     f"version {version} listens on {path!r}, now used by {owner[0]!r}"
                 )
         _make_current(cur, db, row.id, version, workflow, time.time())
-        _commit(db, conn)
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
     return get_workflow(db, name)  # type: ignore[return-value]
 
 
@@ -240,26 +214,18 @@ def set_active(db: Database, name: str, active: bool) -> WorkflowRow:
     row = get_workflow(db, name)
     if row is None:
         raise KeyError(name)
-    conn = db.connect()
-    try:
-        cur = conn.cursor()
-        if not db.is_postgres:
-            cur.execute("BEGIN IMMEDIATE")
+    with db.transaction(lock=DEPLOY_LOCK) as cur:
         cur.execute(
             db.sql("UPDATE workflows SET active = ?, updated_at = ? WHERE id = ?"),
             (int(active), time.time(), row.id),
         )
         bump_epoch(cur, db)
-        conn.commit() if db.is_postgres else cur.execute("COMMIT")
-    finally:
-        conn.close()
     return get_workflow(db, name)  # type: ignore[return-value]
 
 
 def delete_workflow(db: Database, workflow_id: str) -> None:
     """Remove a workflow with its versions, events, runs, step results and ticks."""
-    conn, cur = _transaction(db)
-    try:
+    with db.transaction(lock=DEPLOY_LOCK) as cur:
         for sql in (
             "DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workflow_id = ?)",
             "DELETE FROM runs WHERE workflow_id = ?",
@@ -270,9 +236,3 @@ def delete_workflow(db: Database, workflow_id: str) -> None:
         ):
             cur.execute(db.sql(sql), (workflow_id,))
         bump_epoch(cur, db)
-        _commit(db, conn)
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
