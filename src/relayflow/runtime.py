@@ -32,6 +32,7 @@ from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
 from relayflow.store.control import control_batch
 from relayflow.store.database import Database
+from relayflow.store.history import failed_runs_to_replay
 from relayflow.store.listener import Listener
 from relayflow.store.runs import NewRun, load_runs, release_dead_leases
 from relayflow.store.workflows import WorkflowRow, get_workflow_by_id
@@ -280,6 +281,10 @@ class Runtime:
     def answers_elsewhere(self) -> bool:
         """Whether runs may execute in another process (so answers can arrive by database)."""
         return self.worker is None or self.db.is_postgres
+
+    async def replay_failed(self, workflow_id: str) -> list[NewRun]:
+        """Replay, on the current version, every failed run not replayed yet (oldest first)."""
+        return [await self.replay(run_id) for run_id in failed_runs_to_replay(self.db, workflow_id)]
 
     async def answer_from_database(self, run_id: str) -> HttpResponse | None | bool:
         """A response another process left for `run_id`; None when the run ended without

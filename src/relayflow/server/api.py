@@ -166,9 +166,7 @@ def make_api(runtime: Runtime) -> APIRouter:
     @api.post("/workflows/{name}/replay-failed", summary="Replay every failed run not yet replayed")
     async def replay_failed(name: str) -> dict[str, Any]:
         row = find(name)
-        queued = []
-        for run_id in history.failed_runs_to_replay(db, row.id):
-            queued.append((await runtime.replay(run_id)).run_id)
+        queued = [new.run_id for new in await runtime.replay_failed(row.id)]
         return {"replayed": len(queued), "run_ids": queued}
 
     @api.post("/workflows/{name}/pause", summary="Stop accepting events")

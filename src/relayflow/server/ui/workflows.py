@@ -21,7 +21,6 @@ from relayflow.engine.actions import discover
 from relayflow.model.workflow import ScheduleTrigger, Workflow
 from relayflow.server.ui import queries
 from relayflow.server.ui.web import UI
-from relayflow.store import history
 from relayflow.store.workflows import (
     delete_workflow,
     deploy,
@@ -234,10 +233,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
     ) -> Response:
         ui.check_form(session, await request.form())
         row = find(name)
-        replayed = 0
-        for run_id in history.failed_runs_to_replay(db, row.id):
-            await ui.runtime.replay(run_id)
-            replayed += 1
+        replayed = len(await ui.runtime.replay_failed(row.id))
         return RedirectResponse(f"/runs?workflow={name}&replayed={replayed}", 303)
 
     @router.get("/ui/schedule-preview", include_in_schema=False)
