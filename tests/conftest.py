@@ -166,6 +166,12 @@ class Relayflow:
 
         return json.loads(self.cli("runs", "--json", "--limit", "100000", *args).stdout)
 
+    def inspect(self, run_id: str) -> dict[str, Any]:
+        """`relayflow inspect RUN_ID --json`: the run, its event and every step."""
+        import json
+
+        return json.loads(self.cli("inspect", run_id, "--json").stdout)
+
     def wait_runs(self, count: int, status: str = "succeeded", timeout: float = 60) -> list[dict]:
         deadline = time.monotonic() + timeout
         found: list[dict] = []

@@ -45,16 +45,16 @@ def test_code_steps_see_earlier_steps_and_can_export_exit_and_count(relayflow):
     test_account = run(relayflow, {"email": "bot@example.com", "bonus": 0})
     relayflow.wait_runs(2, timeout=60)
     relayflow.wait_runs(1, status="exited", timeout=60)
-    shown = json.loads(relayflow.cli("inspect", second, "--json").stdout)
+    shown = relayflow.inspect(second)
     score = shown["steps"][1]
     assert score["return_value"]["score"] == 42
     assert score["exports"] == {"domain": "acme.io"}
     assert score["logs"] == ["scoring ann@acme.io"]
     assert shown["steps"][2]["return_value"] == "acme.io 42"
-    other = json.loads(relayflow.cli("inspect", first, "--json").stdout)["steps"][1]
+    other = relayflow.inspect(first)["steps"][1]
     # The two runs ran concurrently: the atomic counter gave each its own number.
     assert sorted([score["return_value"]["visits"], other["return_value"]["visits"]]) == [1, 2]
-    exited = json.loads(relayflow.cli("inspect", test_account, "--json").stdout)
+    exited = relayflow.inspect(test_account)
     assert exited["status"] == "exited" and exited["error"] == "test account"
     assert (
         json.loads(relayflow.cli("stores", "get", "counters", "ann@acme.io", "--json").stdout)[
@@ -85,7 +85,7 @@ def test_a_code_step_error_shows_the_users_traceback(sqlite_relayflow):
     assert result.returncode == 1
     shown = json.loads(rf.cli("runs", "--json").stdout)[0]
     assert "ZeroDivisionError" in shown["error"] or "division by zero" in shown["error"]
-    run = json.loads(rf.cli("inspect", shown["id"], "--json").stdout)
+    run = rf.inspect(shown["id"])
     trace = run["steps"][0]["error"]["traceback"]
     assert "return 1 / x" in trace and "relayflow" not in trace
 
@@ -146,7 +146,7 @@ def test_code_steps_respond_to_the_caller_and_rerun(sqlite_relayflow):
     assert answer.status_code == 202 and answer.headers["x-by"] == "code"
     assert answer.json() == {"total": 15}
     (run,) = rf.wait_runs(1, timeout=30)
-    shown = json.loads(rf.cli("inspect", run["id"], "--json").stdout)
+    shown = rf.inspect(run["id"])
     poll = shown["steps"][1]
     assert poll["return_value"] == 3 and poll["attempts"] == 3
 

@@ -42,7 +42,7 @@ def test_failed_steps_are_retried_durably_with_backoff(relayflow):
         relayflow.start()
         httpx.post(f"{relayflow.url}/hooks/retry", json={"key": "k1"})
         (run,) = relayflow.wait_runs(1, timeout=30)
-        shown = json.loads(relayflow.cli("inspect", run["id"], "--json").stdout)
+        shown = relayflow.inspect(run["id"])
         call, after = shown["steps"]
         assert call["attempts"] == 3 and call["status"] == "succeeded"
         assert after["return_value"] == 3
@@ -64,7 +64,7 @@ def test_a_step_out_of_retries_fails_the_run_with_its_error(relayflow):
         assert "step call: POST" in run["error"] and "answered 503" in run["error"]
         table = relayflow.cli("runs", "doomed", "--status", "failed").stdout
         assert "answered 503" in table
-        shown = json.loads(relayflow.cli("inspect", run["id"], "--json").stdout)
+        shown = relayflow.inspect(run["id"])
         assert shown["steps"][0]["attempts"] == 2
         assert shown["steps"][0]["error"]["details"]["status"] == 503
         assert len(shown["steps"]) == 1  # the second step never ran
@@ -179,10 +179,10 @@ def test_replay_runs_the_same_event_on_the_chosen_version(relayflow):
     with relayflow.api() as api:
         old = api.post(f"/runs/{first}/replay", json={"version": 1}).json()
     relayflow.wait_runs(3)
-    new = json.loads(relayflow.cli("inspect", replayed["run_id"], "--json").stdout)
+    new = relayflow.inspect(replayed["run_id"])
     assert new["steps"][0]["return_value"] == "v2 7"
     assert new["replay_of"] == first
-    again = json.loads(relayflow.cli("inspect", old["run_id"], "--json").stdout)
+    again = relayflow.inspect(old["run_id"])
     assert again["steps"][0]["return_value"] == "v1 7"
 
 
@@ -324,7 +324,7 @@ settings:
     failed_id = httpx.post(f"{relayflow.url}/hooks/fragile", json={"yes": 1}).json()["run_id"]
     relayflow.wait_runs(1, status="failed")
     (alert,) = relayflow.wait_runs(1)
-    shown = json.loads(relayflow.cli("inspect", alert["id"], "--json").stdout)
+    shown = relayflow.inspect(alert["id"])
     assert shown["workflow"] == "alerts"
     assert shown["event"]["run"]["id"] == failed_id
     assert shown["event"]["event"]["body"] == {"yes": 1}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 
@@ -45,7 +44,7 @@ def run_for(rf: Relayflow, body: dict) -> dict:
     run_id = httpx.post(f"{rf.url}/hooks/branching", json=body).json()["run_id"]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        run = json.loads(rf.cli("inspect", run_id, "--json").stdout)
+        run = rf.inspect(run_id)
         if run["status"] not in ("queued", "running"):
             return run
         time.sleep(0.2)
@@ -93,7 +92,7 @@ def test_a_delay_survives_a_restart(relayflow):
     relayflow.kill(server, signal.SIGKILL)
     relayflow.start()
     (run,) = relayflow.wait_runs(1, timeout=30)
-    shown = json.loads(relayflow.cli("inspect", run_id, "--json").stdout)
+    shown = relayflow.inspect(run_id)
     assert shown["steps"][-1]["return_value"] == "after 1"
     wait = shown["steps"][1]["return_value"]
     assert shown["finished_at"] >= wait["resume_at"]
@@ -107,7 +106,7 @@ def test_a_delay_can_be_cancelled_or_resumed_early(sqlite_relayflow):
     keep = httpx.post(f"{rf.url}/hooks/delayed", json={"n": 1, "wait": "1h"}).json()["run_id"]
     drop = httpx.post(f"{rf.url}/hooks/delayed", json={"n": 2, "wait": "1h"}).json()["run_id"]
     rf.wait_runs(2, status="sleeping", timeout=10)
-    wait = json.loads(rf.cli("inspect", keep, "--json").stdout)["steps"][1]["return_value"]
+    wait = rf.inspect(keep)["steps"][1]["return_value"]
     assert wait["seconds"] == 3600
     forged = httpx.get(wait["resume_url"].replace("sig=", "sig=0"))
     assert forged.status_code == 403

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
@@ -42,7 +40,7 @@ def test_a_json_webhook_becomes_an_event_and_a_run(relayflow):
     assert body["ok"] is True and body["event_id"] and body["run_id"]
     (run,) = relayflow.wait_runs(1)
     assert run["id"] == body["run_id"]
-    shown = json.loads(relayflow.cli("inspect", run["id"], "--json").stdout)
+    shown = relayflow.inspect(run["id"])
     event = shown["event"]
     assert event["method"] == "POST"
     assert event["path"] == "/signup"
@@ -82,7 +80,7 @@ def test_form_text_and_binary_bodies(sqlite_relayflow):
     runs = rf.wait_runs(4)
     events = {}
     for run in runs:
-        event = json.loads(rf.cli("inspect", run["id"], "--json").stdout)["event"]
+        event = rf.inspect(run["id"])["event"]
         events[event["headers"]["content-type"].split(";")[0]] = event
     assert events["application/x-www-form-urlencoded"]["body"] == {"a": "1", "b": "2"}
     assert events["text/plain"]["body"] == "plain words"
@@ -213,7 +211,7 @@ def test_any_method_is_accepted(sqlite_relayflow, method):
     answer = httpx.request(method, f"{sqlite_relayflow.url}/hooks/signup?x=1")
     assert answer.status_code == 200
     (run,) = sqlite_relayflow.wait_runs(1)
-    event = json.loads(sqlite_relayflow.cli("inspect", run["id"], "--json").stdout)["event"]
+    event = sqlite_relayflow.inspect(run["id"])["event"]
     assert event["method"] == method and event["query"] == {"x": "1"}
 
 

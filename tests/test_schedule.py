@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -41,10 +40,7 @@ def test_interval_schedule_runs_once_per_tick(relayflow: Relayflow):
     relayflow.deploy_text("ticker", EVERY_SECOND)
     relayflow.start()
     runs = relayflow.wait_runs(3, timeout=20)
-    ticks = [
-        json.loads(relayflow.cli("inspect", r["id"], "--json").stdout)["event"]["tick"]
-        for r in runs
-    ]
+    ticks = [relayflow.inspect(r["id"])["event"]["tick"] for r in runs]
     assert len(set(ticks)) == len(ticks)
     assert all(t == int(t) for t in ticks)
 
@@ -60,10 +56,7 @@ def test_two_schedulers_never_fire_a_tick_twice(pg_url, tmp_path):
         rf.start("up")
         time.sleep(4)
         runs = rf.wait_runs(3, timeout=20)
-        ticks = [
-            json.loads(rf.cli("inspect", r["id"], "--json").stdout)["event"]["tick"]
-            for r in rf.runs()
-        ]
+        ticks = [rf.inspect(r["id"])["event"]["tick"] for r in rf.runs()]
         assert len(ticks) == len(set(ticks)), f"a tick fired twice: {sorted(ticks)}"
         assert len(runs) >= 3
     finally:
@@ -76,6 +69,6 @@ def test_ticks_missed_while_stopped_are_reported(sqlite_relayflow: Relayflow):
     time.sleep(3.2)
     rf.start()
     first = rf.wait_runs(1, timeout=20)[-1]
-    event = json.loads(rf.cli("inspect", first["id"], "--json").stdout)["event"]
+    event = rf.inspect(first["id"])["event"]
     assert event["missed_ticks"] >= 2
     assert "missed" in rf.output() and "scheduled ticks" in rf.output()

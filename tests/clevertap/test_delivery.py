@@ -81,7 +81,7 @@ def test_one_bad_phone_among_valid_records_fails_only_its_own_run(
 
     listed = installation.cli("runs", "partial", "--status", "failed", "--json").stdout
     assert [r["id"] for r in json.loads(listed)] == [failed[0]["id"]]
-    shown = json.loads(installation.cli("inspect", failed[0]["id"], "--json").stdout)
+    shown = installation.inspect(failed[0]["id"])
     error = shown["steps"][0]["error"]
     assert error["details"]["code"] == 516
     assert error["details"]["record"]["identity"] == "user-17"
