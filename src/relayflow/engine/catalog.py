@@ -23,6 +23,7 @@ class Catalog:
         self.workflows: dict[str, WorkflowRow] = {}
         self.by_name: dict[str, WorkflowRow] = {}
         self.routes: dict[str, WorkflowRow] = {}
+        self._limits: dict[str, Limits] = {}
         self._compiled: OrderedDict[tuple[str, int], CompiledWorkflow] = OrderedDict()
 
     def refresh(self) -> bool:
@@ -34,6 +35,7 @@ class Catalog:
         self.workflows = {r.id: r for r in rows}
         self.by_name = {r.name: r for r in rows}
         self.routes = {r.http_path: r for r in rows if r.http_path and r.current_version}
+        self._limits = {r.id: Limits(r.concurrency, r.throttle_limit, r.throttle_per) for r in rows}
         self.epoch = epoch
         return True
 
@@ -59,10 +61,9 @@ class Catalog:
         return self.compiled(workflow_id, row.current_version)
 
     def limits(self) -> dict[str, Limits]:
-        return {
-            r.id: Limits(r.concurrency, r.throttle_limit, r.throttle_per)
-            for r in self.workflows.values()
-        }
+        """Execution controls per workflow id, as of the last refresh (the claim reads them
+        on every wake, so they are built once per deploy, not per claim)."""
+        return self._limits
 
     def deployed(self) -> list[WorkflowRow]:
         """Workflows with a current version (not only drafts)."""
