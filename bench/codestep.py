@@ -28,7 +28,7 @@ from pathlib import Path
 
 from common import log, percentile, print_table
 from relayflow.codestep import CodePool, CodeRequest
-from relayflow.codestep.worker import Worker
+from relayflow.codestep.process import CodeProcess
 
 TRIVIAL = "def handler(pd):\n    return 1\n"
 STORE_STEP = "def handler(pd):\n    return pd.inputs['ds'].incr('n')\n"
@@ -82,7 +82,7 @@ async def throughput(pool: CodePool, concurrency: int, seconds: float, workflows
 async def cold(python: str, samples: int) -> list[float]:
     times = []
     for _ in range(samples):
-        worker = Worker(python, 512, ("bench", 512, None))
+        worker = CodeProcess(python, 512, ("bench", 512, None))
         started = time.perf_counter()
         await worker.start()
         times.append((time.perf_counter() - started) * 1000)

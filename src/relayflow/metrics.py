@@ -40,15 +40,3 @@ queue_depth = Gauge(
 db_commits = Counter(
     "relayflow_db_commits", "Grouped transactions committed by this process", registry=registry
 )
-clevertap_requests = Counter(
-    "relayflow_clevertap_requests",
-    "Requests sent to CleverTap, by HTTP status",
-    ["status"],
-    registry=registry,
-)
-clevertap_records = Counter(
-    "relayflow_clevertap_records",
-    "Records sent to CleverTap, by outcome",
-    ["outcome"],
-    registry=registry,
-)

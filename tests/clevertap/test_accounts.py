@@ -15,7 +15,7 @@ from relayflow.accounts.resolver import AccountResolver
 from relayflow.accounts.store import AccountError, AccountStore
 from relayflow.apps.clevertap.client import CleverTap
 from relayflow.config import Config
-from relayflow.engine.context import StepError
+from relayflow.sdk import StepError
 from relayflow.store.database import Database
 
 FIELDS = {"account_id": "ACC-1", "passcode": "pass-1234", "endpoint": "http://127.0.0.1:9"}
@@ -157,9 +157,7 @@ def test_connection_test_reports_the_reason(store: AccountStore) -> None:
 
 
 def test_app_schema_lists_account_fields_without_values(store: AccountStore) -> None:
-    from relayflow.accounts.store import app_schema
-
-    schema = app_schema(store.app("clevertap"))
+    schema = store.app("clevertap").schema()
     names = [f["name"] for f in schema["account_fields"]]
     assert names == ["account_id", "passcode", "region", "endpoint"]
     assert json.dumps(schema).count('"secret": true') == 1

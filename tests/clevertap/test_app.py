@@ -15,8 +15,8 @@ from relayflow.apps.clevertap.records import (
     yyyymmdd,
 )
 from relayflow.apps.clevertap.results import match_unprocessed
-from relayflow.apps.clevertap.retries import RetryPolicy
-from relayflow.engine.context import StepError
+from relayflow.apps.clevertap.retries import RequestRetries
+from relayflow.sdk import StepError
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_unprocessed_entries_match_records_by_number_then_by_echo() -> None:
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
-    policy = RetryPolicy(initial=0.25, max_delay=4.0)
+    policy = RequestRetries(initial=0.25, max_delay=4.0)
     assert 0.125 <= policy.delay(1, None) <= 0.25
     assert 1.0 <= policy.delay(4, None) <= 2.0
     assert 2.0 <= policy.delay(10, None) <= 4.0

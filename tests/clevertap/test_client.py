@@ -10,9 +10,9 @@ import pytest
 
 from relayflow.apps.clevertap import connect
 from relayflow.apps.clevertap.client import CleverTap
-from relayflow.apps.clevertap.retries import RetryPolicy
-from relayflow.engine.context import StepError
+from relayflow.apps.clevertap.retries import RequestRetries
 from relayflow.sandbox import SandboxServer
+from relayflow.sdk import StepError
 
 from .helpers import profile
 
@@ -24,7 +24,7 @@ def client_for(sandbox: SandboxServer, **fields: Any) -> CleverTap:
         "endpoint": sandbox.url,
         **fields,
     }
-    return connect(values, retry=RetryPolicy(budget=2.0, initial=0.05, max_delay=0.2))
+    return connect(values, retry=RequestRetries(budget=2.0, initial=0.05, max_delay=0.2))
 
 
 def person(i: int, phone: str | None = None) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def test_unreachable_clevertap_fails_retryably_naming_the_url() -> None:
         url = gone.url
     client = connect(
         {"account_id": "A", "passcode": "p", "endpoint": url},
-        retry=RetryPolicy(budget=0.5, initial=0.05),
+        retry=RequestRetries(budget=0.5, initial=0.05),
     )
     (result,) = asyncio.run(upload_all(client, [person(1)]))
     assert isinstance(result, StepError) and result.retryable is True

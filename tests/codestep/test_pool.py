@@ -8,7 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from relayflow.codestep.worker import remove_stale_homes
+from relayflow.codestep.process import remove_stale_homes
 
 from .conftest import Pool
 

@@ -7,14 +7,13 @@ from typing import Any
 import httpx
 import pytest
 
-from relayflow.engine.actions import get_action
-from relayflow.engine.context import StepContext, StepError
+from relayflow.sdk import StepContext, StepError, discover
 
 from .conftest import Stores
 
 
 def run_action(ds: Stores, action_key: str, stores: Any = "default", **inputs: Any) -> tuple:
-    action = get_action(action_key)
+    action = discover().action(action_key)
     assert action is not None, action_key
 
     async def work() -> tuple:

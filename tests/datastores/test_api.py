@@ -10,7 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from relayflow.datastores.api import make_stores_api
+from relayflow.datastores.store import DataStores
+from relayflow.server.api import stores
+from relayflow.server.api.deps import data_stores_of
 
 from .conftest import Stores
 
@@ -45,7 +47,8 @@ class Client:
 @pytest.fixture
 def client(ds: Stores) -> Iterator[Client]:
     app = FastAPI()
-    app.include_router(make_stores_api(ds.db, ds.writer))
+    app.include_router(stores.router)
+    app.dependency_overrides[data_stores_of] = lambda: DataStores(ds.db, ds.writer)
     yield Client(app)
 
 

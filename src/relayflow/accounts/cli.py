@@ -21,10 +21,10 @@ from relayflow.console import AsJson, Home, console, err, fail, print_json, when
 
 
 def _account_flags_help() -> str:
-    from relayflow.apps import discover_apps
+    from relayflow.sdk import discover
 
     lines = []
-    for app in sorted(discover_apps().values(), key=lambda a: a.key):
+    for app in sorted(discover().apps.values(), key=lambda a: a.key):
         if not app.account_fields:
             continue
         flags = []

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from relayflow.accounts.store import AccountError, AccountStore
-from relayflow.apps import App
 from relayflow.config import Config
-from relayflow.engine.context import StepError
+from relayflow.sdk import App, StepError
 from relayflow.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,8 @@ class _Connected:
 
 
 class AccountResolver:
-    """The engine's `Accounts`: `resolve(name, app) -> (account object, secrets to redact)`."""
+    """The steps' `Accounts`: `resolve(name, app) -> (account object, secrets to redact)`
+    for actions, `fields(name)` for code steps."""
 
     def __init__(self, db: Database, config: Config, apps: dict[str, App] | None = None) -> None:
         self.store = AccountStore(db, config, apps)
@@ -60,6 +60,15 @@ class AccountResolver:
         self._drop(name)
         self._cache[name] = connected
         return self._belongs(name, connected, app)
+
+    def fields(self, name: str) -> tuple[dict[str, Any], list[str]]:
+        """An account's fields, secrets included (a code step's `$auth`), and the secrets
+        to redact from what the step records."""
+        try:
+            account = self.store.get(name)
+        except AccountError as exc:
+            raise StepError(exc.message, retryable=False) from None
+        return account.values(), [str(v) for v in account.secrets.values() if v]
 
     def _connect(self, name: str, now: float) -> _Connected:
         try:

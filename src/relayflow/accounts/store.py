@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relayflow.accounts.crypto import SecretKeyError, Vault
-from relayflow.apps import AccountField, App, discover_apps
 from relayflow.config import Config
+from relayflow.sdk import AccountField, App, discover
 from relayflow.store.database import Database
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -62,28 +62,6 @@ class Account:
         }
 
 
-def app_schema(app: App) -> dict[str, Any]:
-    """An app and its account fields, for the API, the CLI help and the UI form."""
-    return {
-        "key": app.key,
-        "title": app.title,
-        "description": app.description,
-        "docs": app.docs,
-        "account_fields": [
-            {
-                "name": f.name,
-                "label": f.label,
-                "secret": f.secret,
-                "required": f.required,
-                "choices": list(f.choices),
-                "default": f.default,
-                "help": f.help,
-            }
-            for f in app.account_fields
-        ],
-    }
-
-
 class AccountStore:
     def __init__(self, db: Database, config: Config, apps: dict[str, App] | None = None) -> None:
         self.db = db
@@ -94,7 +72,7 @@ class AccountStore:
     @property
     def apps(self) -> dict[str, App]:
         if self._apps is None:
-            self._apps = discover_apps()
+            self._apps = discover().apps
         return self._apps
 
     @property

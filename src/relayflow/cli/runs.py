@@ -50,11 +50,11 @@ def test(
     Given a file, it is tested as a draft: stored as a version, but not deployed."""
     from relayflow.model.loader import WorkflowFileError, load_file
     from relayflow.store import history
-    from relayflow.store.workflows import deploy as deploy_workflow
-    from relayflow.store.workflows import get_workflow
+    from relayflow.workflows import Workflows
 
     config = _config(home)
     db = _database(config)
+    workflows = Workflows(db)
     version = None
     if Path(name).is_file():
         try:
@@ -63,9 +63,9 @@ def test(
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
             fail("the workflow file has problems; nothing was run")
-        version = deploy_workflow(db, loaded.workflow, loaded.source, draft=True).version
+        version = workflows.store_draft(loaded.workflow, loaded.source).version
         name = loaded.workflow.name
-    row = get_workflow(db, name)
+    row = workflows.find(name)
     if row is None:
         fail(f"no workflow named {name!r}; deploy it, or pass its file to test it as a draft")
     if version is None and not row.current_version:

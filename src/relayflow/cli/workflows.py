@@ -1,4 +1,8 @@
-"""Deploying and managing workflows, the action library and the database."""
+"""Deploying and managing workflows, the action library and the database.
+
+Every change goes through `relayflow.workflows.Workflows`, as the API's and the UI's do;
+a running server serves it within half a second (it polls the deploy epoch).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,11 @@ from rich.table import Table
 
 from relayflow.cli.app import _config, _database, app, db_app, workflows_app
 from relayflow.console import AsJson, Home, console, fail, print_json, when
+from relayflow.workflows import WorkflowError, Workflows
+
+
+def _workflows(home: Path | None) -> Workflows:
+    return Workflows(_database(_config(home)))
 
 
 @app.command(rich_help_panel="Workflows")
@@ -23,8 +32,6 @@ def deploy(
 ) -> None:
     """Validate and deploy workflow files; nothing is deployed if any file has a problem."""
     from relayflow.model.loader import WorkflowFileError, load_paths
-    from relayflow.store.workflows import DeployError
-    from relayflow.store.workflows import deploy as deploy_workflow
 
     try:
         loaded = load_paths(paths)
@@ -35,13 +42,11 @@ def deploy(
         fail(f"{count} problem{'s' if count != 1 else ''} found; nothing was deployed")
     if not loaded:
         fail("no workflow files (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
-    db = _database(_config(home))
-    results = []
-    for item in loaded:
-        try:
-            results.append((item, deploy_workflow(db, item.workflow, item.source)))
-        except DeployError as exc:
-            fail(str(exc))
+    try:
+        deployed = _workflows(home).deploy(loaded)
+    except WorkflowError as exc:
+        fail(exc.message)
+    results = list(zip(loaded, deployed, strict=True))
     if as_json:
         print_json(
             [
@@ -63,9 +68,8 @@ def deploy(
 def workflows_list(home: Home = None, as_json: AsJson = False) -> None:
     """All workflows with their state, version and trigger."""
     from relayflow.server.api import workflow_summary
-    from relayflow.store.workflows import list_workflows
 
-    rows = list_workflows(_database(_config(home)))
+    rows = _workflows(home).list()
     if as_json:
         print_json([workflow_summary(r) for r in rows])
         return
@@ -80,14 +84,13 @@ def workflows_list(home: Home = None, as_json: AsJson = False) -> None:
 @workflows_app.command("show")
 def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> None:
     """A workflow's current definition and its versions."""
-    from relayflow.store.workflows import get_version, get_workflow, list_versions
-
-    db = _database(_config(home))
-    row = get_workflow(db, name)
-    if row is None:
-        fail(f"no workflow named {name!r}; see relayflow workflows list")
-    versions = list_versions(db, row.id)
-    definition, source = get_version(db, row.id, row.current_version or versions[0]["version"])
+    workflows = _workflows(home)
+    try:
+        row = workflows.get(name)
+        versions = workflows.versions(name)
+        definition, source = workflows.version(name, workflows.shown_version(name))
+    except WorkflowError as exc:
+        fail(f"{exc.message}; see relayflow workflows list")
     if as_json:
         print_json(
             {
@@ -108,25 +111,72 @@ def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> Non
     )
 
 
-def _set_active(name: str, home: Path | None, active: bool) -> None:
-    from relayflow.store.workflows import set_active
-
+@workflows_app.command("diff")
+def workflows_diff(
+    name: str,
+    a: Annotated[int, typer.Argument(help="The earlier version")],
+    b: Annotated[int, typer.Argument(help="The later version")],
+    home: Home = None,
+    as_json: AsJson = False,
+) -> None:
+    """What changed from version A to version B (unified diff of their YAML)."""
     try:
-        row = set_active(_database(_config(home)), name, active)
-    except KeyError:
-        fail(f"no workflow named {name!r}; see relayflow workflows list")
-    console.print(f"{row.name} is now {'active' if row.active else 'paused'}")
+        lines = _workflows(home).diff(name, a, b)
+    except WorkflowError as exc:
+        fail(exc.message)
+    if as_json:
+        print_json({"name": name, "a": a, "b": b, "changed": bool(lines), "lines": lines})
+        return
+    if not lines:
+        console.print(f"versions {a} and {b} of {name} are the same")
+        return
+    for line in lines:
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+        console.print(line, style=style, markup=False, highlight=False)
+
+
+@workflows_app.command("export")
+def workflows_export(
+    name: Annotated[str | None, typer.Argument(help="The workflow (or --all)")] = None,
+    folder: Annotated[
+        Path | None, typer.Argument(help="Write NAME.yaml here; without it, print the YAML")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every workflow, into FOLDER")] = False,
+    version: Annotated[int | None, typer.Option(help="Default: the deployed version")] = None,
+    home: Home = None,
+) -> None:
+    """Workflows as YAML files that `relayflow deploy` takes back unchanged."""
+    workflows = _workflows(home)
+    if every:
+        if folder is None and name is not None:  # `export --all DIR`
+            folder, name = Path(name), None
+        if folder is None or name is not None:
+            fail("usage: relayflow workflows export --all FOLDER")
+        names = [row.name for row in workflows.list()]
+    elif name is None:
+        fail("name a workflow, or pass --all FOLDER")
+    else:
+        names = [name]
+    try:
+        exported = {n: workflows.export(n, version if not every else None) for n in names}
+    except WorkflowError as exc:
+        fail(exc.message)
+    if folder is None:
+        sys.stdout.write(exported[names[0]])
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for workflow, text in exported.items():
+        (folder / f"{workflow}.yaml").write_text(text, encoding="utf-8")
+    console.print(f"exported {len(exported)} workflow{'s' * (len(exported) != 1)} to {folder}")
 
 
 @workflows_app.command("rollback")
 def workflows_rollback(name: str, version: int, home: Home = None) -> None:
     """Make an earlier version the one that runs (a running server switches within a second)."""
-    from relayflow.store.workflows import DeployError, rollback
-
     try:
-        row = rollback(_database(_config(home)), name, version)
-    except (KeyError, DeployError) as exc:
-        fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
+        row = _workflows(home).rollback(name, version)
+    except WorkflowError as exc:
+        fail(exc.message)
     console.print(f"{row.name} now runs v{row.current_version}")
 
 
@@ -137,15 +187,14 @@ def workflows_delete(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Delete a workflow with all its versions, events and runs."""
-    from relayflow.store.workflows import delete_workflow, get_workflow
-
-    db = _database(_config(home))
-    row = get_workflow(db, name)
-    if row is None:
-        fail(f"no workflow named {name!r}; see relayflow workflows list")
+    workflows = _workflows(home)
+    try:
+        workflows.get(name)
+    except WorkflowError as exc:
+        fail(f"{exc.message}; see relayflow workflows list")
     if not yes and not typer.confirm(f"Delete {name} with all its runs?"):
         raise typer.Exit(1)
-    delete_workflow(db, row.id)
+    workflows.delete(name)
     console.print(f"deleted {name}")
 
 
@@ -161,15 +210,24 @@ def workflows_activate(name: str, home: Home = None) -> None:
     _set_active(name, home, True)
 
 
+def _set_active(name: str, home: Path | None, active: bool) -> None:
+    workflows = _workflows(home)
+    try:
+        row = workflows.activate(name) if active else workflows.pause(name)
+    except WorkflowError as exc:
+        fail(f"{exc.message}; see relayflow workflows list")
+    console.print(f"{row.name} is now {'active' if row.active else 'paused'}")
+
+
 @app.command(rich_help_panel="Workflows")
 def actions(
     query: Annotated[str, typer.Argument(help="Search words, e.g. clevertap")] = "",
     as_json: AsJson = False,
 ) -> None:
     """The action library: every step you can `uses:`."""
-    from relayflow.engine.actions import discover, search
+    from relayflow.sdk import discover
 
-    found = search(query) if query else sorted(discover().values(), key=lambda a: a.key)
+    found = discover().search_actions(query)
     if as_json:
         print_json([a.schema() for a in found])
         return

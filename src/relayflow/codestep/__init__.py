@@ -10,6 +10,7 @@ becomes the step's logs, and its errors come back with the user's own frames onl
 
 from relayflow.codestep.environments import RequirementsError, ensure_environment
 from relayflow.codestep.pool import CodePool
+from relayflow.codestep.process import WorkerStartError
 from relayflow.codestep.request import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
@@ -18,7 +19,6 @@ from relayflow.codestep.request import (
     CodeResult,
     DataStoreHandler,
 )
-from relayflow.codestep.worker import WorkerStartError
 
 __all__ = [
     "DEFAULT_MEMORY_MB",

@@ -1,6 +1,6 @@
 """The code-step worker process: runs `handler(pd)` for its pool, one request at a time.
 
-Started by `relayflow.codestep.worker` as `python -I child.py PARENT_PID MEMORY_MB` with a
+Started by `relayflow.codestep.process` as `python -I child.py PARENT_PID MEMORY_MB` with a
 clean environment, in a working folder of its own. Standard library only (with pd.py, the
 `pd` object): it also runs on the interpreters of requirements environments.
 

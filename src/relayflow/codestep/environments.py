@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from relayflow.codestep.worker import PASSED_ENV
+from relayflow.codestep.process import PASSED_ENV
 
 READY = ".relayflow-ready"
 INSTALL_TIMEOUT = 900.0

@@ -18,19 +18,19 @@ import logging
 import time
 from typing import Any
 
+from relayflow.codestep.process import (
+    CodeProcess,
+    WorkerGone,
+    WorkerStartError,
+    default_python,
+    remove_stale_homes,
+)
 from relayflow.codestep.request import (
     DEFAULT_MEMORY_MB,
     CodeRequest,
     CodeResult,
     DataStoreHandler,
     failure,
-)
-from relayflow.codestep.worker import (
-    Worker,
-    WorkerGone,
-    WorkerStartError,
-    default_python,
-    remove_stale_homes,
 )
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,9 @@ class CodePool:
         self.isolate_workflows = isolate_workflows  # False: all workflows share processes
         self.idle_seconds = idle_seconds
         self.max_calls = max_calls  # a process is replaced after this many steps
-        self._spares: list[Worker] = []
-        self._idle: dict[Key, list[Worker]] = {}
-        self._workers: set[Worker] = set()
+        self._spares: list[CodeProcess] = []
+        self._idle: dict[Key, list[CodeProcess]] = {}
+        self._workers: set[CodeProcess] = set()
         self._count = 0  # processes running or starting
         self._starting_spares = 0
         self._changed = asyncio.Condition()
@@ -136,7 +136,7 @@ class CodePool:
 
     # Choosing a process -----------------------------------------------------------------
 
-    async def _acquire(self, key: Key) -> Worker:
+    async def _acquire(self, key: Key) -> CodeProcess:
         python, memory_mb, _workflow = key
         plain = python == self.python and memory_mb == self.memory_mb
         async with self._changed:
@@ -163,7 +163,7 @@ class CodePool:
                     self._count += 1
                     break
                 await self._changed.wait()
-        worker = Worker(python, memory_mb, key)
+        worker = CodeProcess(python, memory_mb, key)
         try:
             await worker.start()
         except BaseException:
@@ -175,11 +175,11 @@ class CodePool:
         self._workers.add(worker)
         return worker
 
-    def _longest_idle(self) -> Worker | None:
+    def _longest_idle(self) -> CodeProcess | None:
         candidates = [w for ws in self._idle.values() for w in ws] or list(self._spares)
         return min(candidates, key=lambda w: w.last_used, default=None)
 
-    async def _release(self, worker: Worker) -> None:
+    async def _release(self, worker: CodeProcess) -> None:
         if self._closed or not worker.alive or worker.retire or worker.calls >= self.max_calls:
             await self._discard(worker)
             return
@@ -191,14 +191,14 @@ class CodePool:
             self._spawn_spare()
             self._changed.notify_all()
 
-    async def _discard(self, worker: Worker) -> None:
+    async def _discard(self, worker: CodeProcess) -> None:
         await worker.kill()
         async with self._changed:
             self._forget(worker)
             self._spawn_spare()
             self._changed.notify_all()
 
-    def _forget(self, worker: Worker) -> None:
+    def _forget(self, worker: CodeProcess) -> None:
         """Take `worker` out of the books (caller holds the lock)."""
         if worker in self._workers:
             self._workers.discard(worker)
@@ -227,7 +227,7 @@ class CodePool:
         self._background(self._start_spare())
 
     async def _start_spare(self) -> None:
-        worker = Worker(self.python, self.memory_mb, (self.python, self.memory_mb, None))
+        worker = CodeProcess(self.python, self.memory_mb, (self.python, self.memory_mb, None))
         try:
             await worker.start()
         except BaseException as exc:

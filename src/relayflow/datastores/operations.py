@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from relayflow.sdk import DataStoreError
 from relayflow.store.database import Database
 from relayflow.store.writer import Batch
 
@@ -63,15 +64,6 @@ STORES = (
     "SELECT store, COUNT(*), MAX(updated_at) FROM data_store_entries"
     f" WHERE {_VISIBLE} GROUP BY store"
 )
-
-
-class DataStoreError(Exception):
-    """A data-store operation was refused; `status` is the HTTP status the API answers."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,13 @@ class Catalog:
         on every wake, so they are built once per deploy, not per claim)."""
         return self._limits
 
+    def error_route(self, name: str) -> tuple[str, int] | None:
+        """Where a failed run's error event goes: the active, deployed workflow `name`."""
+        row = self.by_name.get(name)
+        if row is None or not row.active or not row.current_version:
+            return None
+        return row.id, row.current_version
+
     def deployed(self) -> list[WorkflowRow]:
         """Workflows with a current version (not only drafts)."""
         return [r for r in self.workflows.values() if r.current_version]

@@ -45,3 +45,13 @@ def link(config: Config, run_id: str, action: str) -> str:
 
 def verify(config: Config, run_id: str, action: str, sig: str) -> bool:
     return action in ACTIONS and hmac.compare_digest(signature(config, run_id, action), sig)
+
+
+class Links:
+    """The steps' view of run links (`steps.base.Links`)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def url(self, run_id: str, action: str) -> str:
+        return link(self.config, run_id, action)

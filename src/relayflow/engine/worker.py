@@ -10,14 +10,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
 
 from relayflow import metrics
 from relayflow.engine.catalog import Catalog
-from relayflow.engine.compiled import Node
-from relayflow.engine.outcome import StepOutcome
 from relayflow.engine.runner import Runner
-from relayflow.store.runs import FINISH_RUN, RELEASE_LEASES, RENEW_LEASES, ClaimedRun, claim_batch
+from relayflow.store import runs
+from relayflow.store.runs import ClaimedRun, claim_batch
 from relayflow.store.writer import Batch, Writer
 
 log = logging.getLogger(__name__)
@@ -48,7 +46,6 @@ class Worker:
         self._stopping = False
         self._rotation = 0
         self._last_reclaim = 0.0
-        runner.on_step = _count_step
 
     def wake(self) -> None:
         self._wake.set()
@@ -100,7 +97,7 @@ class Worker:
             status = "failed"
             message = f"relayflow could not execute this run: {exc}"
             await self.writer.write(
-                Batch([(FINISH_RUN, ("failed", run.next_step, time.time(), message, run.id))])
+                Batch([runs.finish(run.id, "failed", run.next_step, time.time(), message)])
             )
         finally:
             self.inflight.pop(run.id, None)
@@ -113,9 +110,8 @@ class Worker:
             await asyncio.sleep(self.lease_seconds / 3)
             if self.inflight:
                 try:
-                    await self.writer.write(
-                        Batch([(RENEW_LEASES, (time.time() + self.lease_seconds, self.owner))])
-                    )
+                    until = time.time() + self.lease_seconds
+                    await self.writer.write(Batch([runs.renew_leases(self.owner, until)]))
                 except Exception:  # noqa: BLE001
                     log.exception("renewing leases failed")
 
@@ -129,19 +125,5 @@ class Worker:
             task.cancel()
         if self.inflight:
             await asyncio.gather(*self.inflight.values(), return_exceptions=True)
-        await self.writer.write(Batch([(RELEASE_LEASES, (self.owner,))]))
+        await self.writer.write(Batch([runs.release_leases(self.owner)]))
 
-
-_labelled: dict[tuple[str, str], tuple[Any, Any]] = {}
-
-
-def _count_step(node: Node, outcome: StepOutcome) -> None:
-    key = (node.key, outcome.status)
-    found = _labelled.get(key)
-    if found is None:  # labels() is a locked dict lookup: do it once per action and outcome
-        found = _labelled[key] = (
-            metrics.steps_executed.labels(node.key, outcome.status),
-            metrics.step_seconds.labels(node.key),
-        )
-    found[0].inc()
-    found[1].observe(outcome.finished_at - outcome.started_at)

@@ -1,21 +1,4 @@
-"""Workflow definitions: the pydantic models and the file loader."""
+"""Workflow definitions (DESIGN §2): triggers, settings, the workflow, and the file loader.
 
-from relayflow.model.workflow import (
-    HttpTrigger,
-    RetryPolicy,
-    ScheduleTrigger,
-    Settings,
-    Step,
-    Trigger,
-    Workflow,
-)
-
-__all__ = [
-    "HttpTrigger",
-    "RetryPolicy",
-    "ScheduleTrigger",
-    "Settings",
-    "Step",
-    "Trigger",
-    "Workflow",
-]
+Steps are defined by their kinds (`relayflow.steps`); `model.workflow.Workflow` holds them.
+"""

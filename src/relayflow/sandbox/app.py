@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,6 +17,7 @@ from relayflow.sandbox import admin, dashboard, profiles, queries, targets, uplo
 from relayflow.sandbox.cursors import Cursors
 from relayflow.sandbox.faults import Faults
 from relayflow.sandbox.gate import API_PREFIXES, ApiGate
+from relayflow.sandbox.state import SandboxState
 from relayflow.sandbox.stats import Stats
 from relayflow.sandbox.store import SandboxStore
 from relayflow.sandbox.web import ApiError, JSONResponse, fail
@@ -29,18 +28,6 @@ _IMPLEMENTED = (
     "/1/counts/events.json, /1/counts/profiles.json, /1/targets/{create,list,result,stop}.json, "
     "/v1/connect"
 )
-
-
-@dataclass
-class SandboxState:
-    """Everything the sandbox's handlers share."""
-
-    store: SandboxStore
-    accounts: dict[str, str]
-    faults: Faults
-    initial_faults: dict[str, Any]
-    stats: Stats
-    cursors: Cursors
 
 
 def create_app(

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
 from relayflow.sandbox.faults import FAULT_STATUSES
+from relayflow.sandbox.state import SandboxState
 from relayflow.sandbox.web import ACCOUNT_SCOPE_KEY, fail
-
-if TYPE_CHECKING:
-    from relayflow.sandbox.app import SandboxState
 
 API_PREFIXES = ("/1/", "/v1/")
 

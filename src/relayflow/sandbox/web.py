@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-if TYPE_CHECKING:
-    from relayflow.sandbox.app import SandboxState
+from relayflow.sandbox.state import SandboxState
 
 ACCOUNT_SCOPE_KEY = "relayflow.sandbox.account"
 

@@ -13,14 +13,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from relayflow import metrics
-from relayflow.accounts.api import make_accounts_api
-from relayflow.datastores.api import make_stores_api
+from relayflow.accounts.store import AccountStore
 from relayflow.runtime import Runtime
-from relayflow.server.api import make_api
+from relayflow.server.api import ROUTERS, add_error_handlers
 from relayflow.server.auth import load_or_create_token, require_token
 from relayflow.server.hooks import make_hook_endpoint
 from relayflow.server.ui import make_ui
 from relayflow.store import history
+from relayflow.users.store import UserStore
 
 HOOK_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -67,10 +67,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.router.routes.append(
         Route("/hooks/{path:path}", make_hook_endpoint(runtime), methods=HOOK_METHODS)
     )
+    app.state.runtime = runtime
+    app.state.account_store = AccountStore(runtime.db, runtime.config)
+    app.state.users = UserStore(runtime.db)
+    add_error_handlers(app)
     signed_in = [Depends(require_token(token, runtime.db))]
-    app.include_router(make_api(runtime), dependencies=signed_in)
-    app.include_router(make_accounts_api(runtime.db, runtime.config), dependencies=signed_in)
-    app.include_router(make_stores_api(runtime.db, runtime.writer), dependencies=signed_in)
+    for router in ROUTERS:
+        app.include_router(router, dependencies=signed_in)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, Response
 
 from relayflow import metrics
 from relayflow.engine import links
-from relayflow.engine.context import HttpResponse
 from relayflow.model.workflow import HttpTrigger
 from relayflow.runtime import Runtime
+from relayflow.sdk import HttpResponse
 
 JSON_TYPES = ("application/json", "+json")
 

@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from relayflow.jsoncodec import loads
 from relayflow.store.database import Database
-from relayflow.store.runs import loads
 
 RUN_COLUMNS = (
     "r.id, w.name AS workflow, r.version, r.status, r.event_id, r.created_at, r.started_at,"
@@ -150,3 +150,41 @@ def failed_runs_to_replay(db: Database, workflow_id: str) -> list[str]:
         (workflow_id,),
     )
     return [row[0] for row in rows if row[0] not in replayed]
+
+
+def run_counts_since(db: Database, workflow_id: str, since: float) -> tuple[int, int]:
+    """(runs, failed runs) of a workflow created after `since`."""
+    runs = db.fetchone(
+        "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND created_at > ?", (workflow_id, since)
+    )
+    errors = db.fetchone(
+        "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND status = 'failed'"
+        " AND created_at > ?",
+        (workflow_id, since),
+    )
+    return (int(runs[0]) if runs else 0, int(errors[0]) if errors else 0)
+
+
+def last_run(db: Database, workflow_id: str) -> dict[str, Any] | None:
+    """The newest run of a workflow: id, status, created_at."""
+    rows = db.fetchdicts(
+        "SELECT id, status, created_at FROM runs WHERE workflow_id = ?"
+        " ORDER BY created_at DESC LIMIT 1",
+        (workflow_id,),
+    )
+    return rows[0] if rows else None
+
+
+def runs_of_event(db: Database, event_id: str) -> list[dict[str, Any]]:
+    """Every run of one event: the original and its replays, oldest first."""
+    return db.fetchdicts(
+        "SELECT id, version, status, created_at, replay_of FROM runs WHERE event_id = ?"
+        " ORDER BY created_at",
+        (event_id,),
+    )
+
+
+def run_origin(db: Database, run_id: str) -> tuple[str, str] | None:
+    """(event id, workflow id) of a run, or None when there is no such run."""
+    row = db.fetchone("SELECT event_id, workflow_id FROM runs WHERE id = ?", (run_id,))
+    return (row[0], row[1]) if row else None

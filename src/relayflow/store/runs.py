@@ -1,7 +1,10 @@
-"""Hot-path statements for events, runs and step results: prebuilt SQL, batched writes.
+"""Events, runs and step results on the hot path: typed operations over prebuilt SQL.
 
-Each function returns a `Batch` for the writer; `claim` runs inside the writer's
-transaction so claiming, reading the event and resuming state is one round trip.
+Each operation returns a `Statement` (or a `Batch` that runs inside the writer's
+transaction), so callers compose what must commit together, e.g.
+`Batch([checkpoint(step), finish(run_id, "succeeded", 3, now)])`, and the writer groups
+it with other callers' writes. `claim_batch` claims, reads the events and the recorded
+steps of resumed runs in one round trip.
 """
 
 from __future__ import annotations
@@ -9,13 +12,17 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
+from relayflow.ids import new_id
+from relayflow.jsoncodec import dumps, loads
 from relayflow.store.database import Database
 from relayflow.store.writer import Batch
+
+Statement = tuple[str, tuple]
 
 INSERT_EVENT = (
     "INSERT INTO events (id, workflow_id, received_at, payload, test) VALUES (?, ?, ?, ?, ?)"
@@ -44,10 +51,6 @@ REQUEUE_RUN = (
     "UPDATE runs SET status = ?, next_step = ?, available_at = ?, lease_owner = NULL,"
     " lease_expires = NULL WHERE id = ? AND lease_owner = ?"
 )
-INSERT_RESPONSE = (
-    "INSERT INTO http_responses (run_id, status, headers, body, created_at)"
-    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING"
-)
 RENEW_LEASES = "UPDATE runs SET lease_expires = ? WHERE lease_owner = ? AND status = 'running'"
 RELEASE_LEASES = (
     "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"
@@ -57,6 +60,78 @@ RECLAIM_EXPIRED = (
     "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"
     " WHERE status = 'running' AND lease_expires < ?"
 )
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """What one attempt of one step recorded (JSON-ready values, written as JSON text)."""
+
+    run_id: str
+    index: int
+    name: str
+    status: str  # succeeded | failed | retrying | rerun
+    inputs: Any
+    return_value: Any
+    exports: dict[str, Any]
+    logs: list[str]
+    error: dict[str, Any] | None
+    attempts: int
+    started_at: float
+    finished_at: float
+
+    def marked(self, status: str) -> StepRow:
+        return replace(self, status=status)
+
+
+def checkpoint(step: StepRow) -> Statement:
+    """Record (or overwrite, on a later attempt) a step's result."""
+    return (
+        UPSERT_STEP,
+        (
+            step.run_id,
+            step.index,
+            step.name,
+            step.status,
+            dumps(step.inputs),
+            dumps(step.return_value),
+            dumps(step.exports),
+            dumps(step.logs),
+            dumps(step.error) if step.error else None,
+            step.attempts,
+            step.started_at,
+            step.finished_at,
+        ),
+    )
+
+
+def advance(run_id: str, owner: str, next_step: int) -> Statement:
+    """Move a run that `owner` holds on to `next_step`."""
+    return (ADVANCE_RUN, (next_step, run_id, owner))
+
+
+def finish(
+    run_id: str, status: str, next_step: int, finished_at: float, error: str | None = None
+) -> Statement:
+    """End a run (succeeded, failed or exited) and drop its lease."""
+    return (FINISH_RUN, (status, next_step, finished_at, error, run_id))
+
+
+def requeue(
+    run_id: str, owner: str, next_step: int, available_at: float, *, sleeping: bool = False
+) -> Statement:
+    """Hand a run back to the queue, to resume at `next_step` from `available_at` on:
+    a retry (queued) or a delay (sleeping)."""
+    status = "sleeping" if sleeping else "queued"
+    return (REQUEUE_RUN, (status, next_step, available_at, run_id, owner))
+
+
+def renew_leases(owner: str, until: float) -> Statement:
+    return (RENEW_LEASES, (until, owner))
+
+
+def release_leases(owner: str) -> Statement:
+    """Requeue every run `owner` is running (a clean stop)."""
+    return (RELEASE_LEASES, (owner,))
 
 
 def release_dead_leases() -> Batch:
@@ -87,21 +162,6 @@ def _dead_here(owner: str, host: str) -> bool:
     return False
 
 
-def dumps(value: Any) -> str:
-    return orjson.dumps(value, default=_default).decode()
-
-
-def _default(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if dump is not None:
-        return dump(mode="json")
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
-def loads(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
-
-
 @dataclass
 class NewRun:
     """An event and the run it starts, ready to be committed together."""
@@ -118,7 +178,12 @@ class NewRun:
     replay_of: str | None = None
     new_event: bool = True
 
-    def statements(self) -> list[tuple[str, tuple]]:
+    @classmethod
+    def of(cls, workflow_id: str, version: int, payload: str, **options: Any) -> NewRun:
+        """A new event received now and its run (`options`: test, lease, …)."""
+        return cls(new_id(), new_id(), workflow_id, version, payload, time.time(), **options)
+
+    def statements(self) -> list[Statement]:
         status = "running" if self.lease_owner else "queued"
         stmts: list[tuple[str, tuple]] = []
         if self.new_event:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from relayflow.ids import new_id
+from relayflow.jsoncodec import dumps, loads
 from relayflow.model.workflow import Workflow
 from relayflow.store.database import Database
-from relayflow.store.runs import dumps, loads
 
 
 class DeployError(Exception):
@@ -106,12 +106,12 @@ def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = F
         # deploy of a tested draft) is not stored twice.
         cur.execute(
             db.sql(
-                "SELECT version FROM workflow_versions WHERE workflow_id = ? AND definition = ?"
+                "SELECT version, definition FROM workflow_versions WHERE workflow_id = ?"
                 " ORDER BY version DESC"
             ),
-            (workflow_id, definition),
+            (workflow_id,),
         )
-        same = [row[0] for row in cur.fetchall()]
+        same = [row[0] for row in cur.fetchall() if _same_definition(row[1], definition)]
         if current in same or (draft and same):
             return Deployed(
                 workflow.name, workflow_id, current if current in same else same[0], False
@@ -134,6 +134,18 @@ def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = F
         if not draft:
             _make_current(cur, db, workflow_id, version, workflow, now)
         return Deployed(workflow.name, workflow_id, version, True)
+
+
+def _same_definition(stored: str, definition: str) -> bool:
+    """Whether a stored definition is `definition`, also when an earlier relayflow wrote it
+    in another shape (e.g. every step carrying every kind's field as null)."""
+    if stored == definition:
+        return True
+    try:
+        again = Workflow.model_validate(loads(stored)).model_dump(mode="json", by_alias=True)
+    except ValueError:
+        return False
+    return dumps(again) == definition
 
 
 def _make_current(
@@ -236,3 +248,14 @@ def delete_workflow(db: Database, workflow_id: str) -> None:
         ):
             cur.execute(db.sql(sql), (workflow_id,))
         bump_epoch(cur, db)
+
+
+def latest_definitions(db: Database) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Each workflow's newest version and its definition (a draft may be newer than the
+    current one), by workflow id."""
+    rows = db.fetchall(
+        "SELECT v.workflow_id, v.version, v.definition FROM workflow_versions v"
+        " JOIN (SELECT workflow_id, MAX(version) AS version FROM workflow_versions"
+        " GROUP BY workflow_id) m ON m.workflow_id = v.workflow_id AND m.version = v.version"
+    )
+    return {row[0]: (row[1], loads(row[2])) for row in rows}

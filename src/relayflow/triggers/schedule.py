@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from relayflow.engine.catalog import Catalog
-from relayflow.model.workflow import ScheduleTrigger
+from relayflow.model.triggers import ScheduleTrigger
 from relayflow.store.database import Database
+from relayflow.store.schedule import last_tick
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,8 @@ class Scheduler:
 
     def _last_tick(self, workflow_id: str, deployed_at: float) -> float:
         if workflow_id not in self._last:
-            row = self.db.fetchone(
-                "SELECT MAX(tick) FROM schedule_ticks WHERE workflow_id = ?", (workflow_id,)
-            )
-            self._last[workflow_id] = row[0] if row and row[0] is not None else deployed_at
+            fired = last_tick(self.db, workflow_id)
+            self._last[workflow_id] = fired if fired is not None else deployed_at
         return self._last[workflow_id]
 
     async def run(self) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from relayflow.apps import AccountField, App
 from relayflow.apps.clevertap.client import CleverTap
-from relayflow.apps.clevertap.retries import RetryPolicy
+from relayflow.apps.clevertap.retries import RequestRetries
+from relayflow.sdk import AccountField, App
 
 DOCS = "https://developer.clevertap.com/docs/common-api-components"
 REGIONS = ("eu1", "in1", "sg1", "us1", "aps3", "mec1")
@@ -47,7 +47,7 @@ def base_url(fields: dict[str, Any]) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def connect(fields: dict[str, Any], retry: RetryPolicy | None = None) -> CleverTap:
+def connect(fields: dict[str, Any], retry: RequestRetries | None = None) -> CleverTap:
     """The client actions use; cheap, opens no connection until the first request."""
     account_id = str(fields.get("account_id") or "").strip()
     passcode = str(fields.get("passcode") or "").strip()
@@ -60,7 +60,7 @@ def connect(fields: dict[str, Any], retry: RetryPolicy | None = None) -> CleverT
 
 async def test_connection(fields: dict[str, Any]) -> str:
     """Make one authenticated read; returns what was checked or raises with the reason."""
-    client = connect(fields, retry=RetryPolicy(budget=2.0))
+    client = connect(fields, retry=RequestRetries(budget=2.0))
     try:
         return await client.check_credentials()
     finally:

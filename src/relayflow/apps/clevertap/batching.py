@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from relayflow.engine.context import StepError
+from relayflow.sdk import StepError
 
 # Sends the records while holding one slot (it must release it); returns one entry per
 # record: None when CleverTap processed it, else its `unprocessed` item.

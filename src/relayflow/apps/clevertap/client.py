@@ -22,17 +22,22 @@ from typing import Any
 import httpx
 import orjson
 
-from relayflow import metrics
 from relayflow.apps.clevertap.batching import UploadBatcher
 from relayflow.apps.clevertap.results import match_unprocessed, record_error, rule_error
-from relayflow.apps.clevertap.retries import RetryPolicy, retry_after_seconds
+from relayflow.apps.clevertap.retries import RequestRetries, retry_after_seconds
 from relayflow.apps.clevertap.rules import (
     MAX_CONCURRENT_REQUESTS,
     MAX_RECORDS_PER_UPLOAD,
     check_record,
 )
-from relayflow.engine.context import StepError
+from relayflow.sdk import StepError, metrics
 
+REQUESTS = metrics.counter(
+    "clevertap_requests", "Requests sent to CleverTap, by HTTP status", ["status"]
+)
+RECORDS = metrics.counter(
+    "clevertap_records", "Records sent to CleverTap, by outcome", ["outcome"]
+)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 LINGER_SECONDS = 0.005
@@ -93,7 +98,7 @@ class CleverTap:
         base_url: str,
         *,
         region: str | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RequestRetries | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         linger: float = LINGER_SECONDS,
         max_batch: int = MAX_RECORDS_PER_UPLOAD,
@@ -103,7 +108,7 @@ class CleverTap:
         self._passcode = passcode
         self.base_url = base_url.rstrip("/")
         self.region = region
-        self.retry = retry or RetryPolicy.from_env()
+        self.retry = retry or RequestRetries.from_env()
         self.timeout = timeout
         self.linger = linger
         self.max_batch = max_batch
@@ -175,7 +180,7 @@ class CleverTap:
                     holding = False
                 self.counters.requests += 1
                 status = str(response.status_code) if response is not None else "error"
-                metrics.clevertap_requests.labels(status).inc()
+                REQUESTS.labels(status).inc()
                 elapsed = time.monotonic() - started
                 delay = self.retry.delay(attempt, retry_after)
                 gives_up = (
@@ -299,7 +304,7 @@ class CleverTap:
             response = await self.send("POST", "/1/upload", body={"d": records}, slot_held=True)
             self.raise_for_status(response, "POST", "/1/upload")
         except StepError:
-            metrics.clevertap_records.labels("failed").inc(len(records))
+            RECORDS.labels("failed").inc(len(records))
             raise
         outcomes, unmatched = match_unprocessed(records, response.body)
         failed = sum(1 for outcome in outcomes if outcome is not None)
@@ -317,8 +322,8 @@ class CleverTap:
                 for outcome, rec in zip(outcomes, records, strict=True)
             ]
             failed = len(records)
-        metrics.clevertap_records.labels("processed").inc(len(records) - failed)
-        metrics.clevertap_records.labels("unprocessed").inc(failed)
+        RECORDS.labels("processed").inc(len(records) - failed)
+        RECORDS.labels("unprocessed").inc(failed)
         return outcomes
 
     async def aclose(self) -> None:

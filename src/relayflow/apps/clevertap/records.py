@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from relayflow.apps.clevertap.rules import to_clevertap_date
-from relayflow.engine.context import StepError
+from relayflow.sdk import StepError
 
 _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from relayflow.apps.clevertap.rules import RecordError, UploadError, check_upload, record_key
-from relayflow.engine.context import StepError
+from relayflow.sdk import StepError
 
 _RECORD_NUMBER = re.compile(r"Skipped record number\s*:\s*(\d+)")
 _SKIPPED = re.compile(r"\s*Skipped record number\s*:\s*\d+\s*$")

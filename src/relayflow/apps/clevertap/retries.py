@@ -17,7 +17,7 @@ RETRY_SECONDS_ENV = "RELAYFLOW_CLEVERTAP_RETRY_SECONDS"
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RequestRetries:
     """How long a request keeps trying before the step fails (and the engine takes over)."""
 
     budget: float = 15.0  # seconds from the first attempt; no retry starts after this
@@ -26,7 +26,7 @@ class RetryPolicy:
     max_attempts: int = 10
 
     @classmethod
-    def from_env(cls) -> RetryPolicy:
+    def from_env(cls) -> RequestRetries:
         raw = os.environ.get(RETRY_SECONDS_ENV, "").strip()
         if not raw:
             return cls()

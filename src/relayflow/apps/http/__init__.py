@@ -1,6 +1,6 @@
 """HTTP: send any request, and answer the request that started a run."""
 
-from relayflow.apps import App
+from relayflow.sdk import App
 
 APP = App(
     key="http",

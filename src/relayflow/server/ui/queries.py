@@ -1,9 +1,5 @@
-"""The reads behind the UI's lists, shaped to stay fast with hundreds of thousands of runs.
-
-Each query walks an index in the order it is shown (runs newest first by `created_at`),
-so a page reads about as many rows as it shows. `status || ''` keeps SQLite from picking
-the status index and then sorting every run of that status.
-"""
+"""What the UI's lists show, built from the store's reads (relayflow.store.history),
+which stay fast with hundreds of thousands of runs."""
 
 from __future__ import annotations
 
@@ -11,11 +7,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from relayflow.store.database import Database
-from relayflow.store.history import DAY, SINCE, RunFilter, find_runs  # noqa: F401 - UI uses
-from relayflow.store.workflows import WorkflowRow, list_workflows
+from relayflow.store.history import (  # noqa: F401 - the runs page uses them from here
+    DAY,
+    SINCE,
+    RunFilter,
+    find_runs,
+    last_run,
+    run_counts_since,
+    runs_of_event,
+)
+from relayflow.store.workflows import WorkflowRow, latest_definitions, list_workflows
 
 STATUSES = ("queued", "running", "sleeping", "succeeded", "failed", "exited", "cancelled")
 
@@ -36,43 +38,21 @@ class WorkflowListing:
         return "active" if self.row.active else "paused"
 
 
-def latest_definitions(db: Database) -> dict[str, tuple[int, dict[str, Any]]]:
-    """Each workflow's newest version (a draft may be newer than the current one)."""
-    rows = db.fetchall(
-        "SELECT v.workflow_id, v.version, v.definition FROM workflow_versions v"
-        " JOIN (SELECT workflow_id, MAX(version) AS version FROM workflow_versions"
-        " GROUP BY workflow_id) m ON m.workflow_id = v.workflow_id AND m.version = v.version"
-    )
-    return {row[0]: (row[1], orjson.loads(row[2])) for row in rows}
-
-
 def workflow_listings(db: Database) -> list[WorkflowListing]:
     since = time.time() - DAY
     latest = latest_definitions(db)
     found = []
     for row in list_workflows(db):
         version, definition = latest.get(row.id, (0, {}))
-        runs = db.fetchone(
-            "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND created_at > ?", (row.id, since)
-        )
-        errors = db.fetchone(
-            "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND status = 'failed'"
-            " AND created_at > ?",
-            (row.id, since),
-        )
-        last = db.fetchdicts(
-            "SELECT id, status, created_at FROM runs WHERE workflow_id = ?"
-            " ORDER BY created_at DESC LIMIT 1",
-            (row.id,),
-        )
+        runs, errors = run_counts_since(db, row.id, since)
         found.append(
             WorkflowListing(
                 row=row,
                 latest_version=version,
                 trigger=definition.get("trigger") or {},
-                runs_24h=int(runs[0]) if runs else 0,
-                errors_24h=int(errors[0]) if errors else 0,
-                last_run=last[0] if last else None,
+                runs_24h=runs,
+                errors_24h=errors,
+                last_run=last_run(db, row.id),
             )
         )
     return found
@@ -99,25 +79,3 @@ def _seconds(value: Any) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
-
-
-# Runs -----------------------------------------------------------------------------------
-
-
-def runs_of_event(db: Database, event_id: str) -> list[dict[str, Any]]:
-    """Every run of one event: the original and its replays, oldest first."""
-    return db.fetchdicts(
-        "SELECT id, version, status, created_at, replay_of FROM runs WHERE event_id = ?"
-        " ORDER BY created_at",
-        (event_id,),
-    )
-
-
-def recent_events(db: Database, workflow_id: str, limit: int = 10) -> list[dict[str, Any]]:
-    """The latest events a workflow received (test events left out)."""
-    rows = db.fetchall(
-        "SELECT id, received_at, payload FROM events WHERE workflow_id = ? AND test = 0"
-        " ORDER BY received_at DESC LIMIT ?",
-        (workflow_id, limit),
-    )
-    return [{"id": r[0], "received_at": r[1], "payload": orjson.loads(r[2])} for r in rows]

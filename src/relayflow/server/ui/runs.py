@@ -7,34 +7,30 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from relayflow.engine.actions import get_action
-from relayflow.engine.redact import MASK
-from relayflow.model.workflow import walk
+from relayflow.redact import MASK
+from relayflow.sdk import discover
 from relayflow.server.ui import queries
 from relayflow.server.ui.web import UI
+from relayflow.steps import ActionStep, walk
 from relayflow.store import history
-from relayflow.store.workflows import get_version, get_workflow, list_workflows
+from relayflow.store.workflows import list_workflows
 from relayflow.users.sessions import Session
+from relayflow.workflows import WorkflowError
 
 PAGE = 50
 
 
 def secret_inputs(ui: UI, workflow: str, version: int) -> dict[str, set[str]]:
     """Per step name, the inputs its action declares secret (masked when shown)."""
-    row = get_workflow(ui.db, workflow)
-    if row is None:
-        return {}
     try:
-        definition, _source = get_version(ui.db, row.id, version)
-    except KeyError:
+        definition, _source = ui.runtime.workflows.version(workflow, version)
+    except WorkflowError:
         return {}
     found: dict[str, set[str]] = {}
+    registry = discover()
     for step in walk(definition.steps):
-        action = get_action(step.uses) if step.uses else None
-        if action is None:
-            continue
-        props = action.inputs.model_json_schema().get("properties", {})
-        names = {name for name, spec in props.items() if spec.get("secret")}
+        action = registry.action(step.uses) if isinstance(step, ActionStep) else None
+        names = action.secret_inputs() if action else set()
         if names:
             found[step.name] = names
     return found

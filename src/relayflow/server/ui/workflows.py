@@ -6,29 +6,21 @@ calling the API to test drafts and deploy; this module gives it its starting dat
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import time
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
-from relayflow.engine.actions import discover
-from relayflow.model.workflow import ScheduleTrigger, Workflow
+from relayflow.model.workflow import Workflow
+from relayflow.sdk import discover
+from relayflow.server.api.library import preview
 from relayflow.server.ui import queries
 from relayflow.server.ui.web import UI
-from relayflow.store.workflows import (
-    delete_workflow,
-    deploy,
-    get_version,
-    get_workflow,
-    list_versions,
-)
+from relayflow.store.events import recent_events
 from relayflow.users.sessions import Session
+from relayflow.workflows import WorkflowError, as_yaml, pruned
 
 SAMPLE_BODY = {
     "user_id": "u-1001",
@@ -37,15 +29,6 @@ SAMPLE_BODY = {
     "phone": "+14155550100",
     "plan": "pro",
 }
-
-
-def pruned(workflow: Workflow) -> dict[str, Any]:
-    """The workflow as its author would write it: no defaults, no empty fields."""
-    return workflow.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-
-
-def as_yaml(workflow: Workflow) -> str:
-    return yaml.safe_dump(pruned(workflow), sort_keys=False, allow_unicode=True, width=100)
 
 
 def sample_event(definition: dict[str, Any]) -> dict[str, Any]:
@@ -71,11 +54,11 @@ def public_url(request: Request) -> str:
 def account_data(ui: UI) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Connected accounts (public fields only) and apps with their account fields."""
     try:
-        from relayflow.accounts.store import AccountStore, app_schema
+        from relayflow.accounts.store import AccountStore
     except ImportError:  # accounts are an optional part
         return [], []
     store = AccountStore(ui.db, ui.runtime.config)
-    apps = [app_schema(a) for a in sorted(store.apps.values(), key=lambda a: a.key)]
+    apps = [a.schema() for a in sorted(store.apps.values(), key=lambda a: a.key)]
     return [a.public() for a in store.list()], apps
 
 
@@ -83,19 +66,20 @@ def _copy_name(ui: UI, name: str) -> str:
     base = re.sub(r"-copy(-\d+)?$", "", name)
     for n in range(1, 1000):
         candidate = f"{base}-copy" if n == 1 else f"{base}-copy-{n}"
-        if get_workflow(ui.db, candidate[:100]) is None:
+        if ui.runtime.workflows.find(candidate[:100]) is None:
             return candidate[:100]
     raise HTTPException(409, f"too many copies of {name}")
 
 
 def add_routes(router: APIRouter, ui: UI) -> None:
     db = ui.db
+    workflows = ui.runtime.workflows
 
     def find(name: str) -> Any:
-        row = get_workflow(db, name)
-        if row is None:
-            raise HTTPException(404, f"no workflow named {name!r}")
-        return row
+        try:
+            return workflows.get(name)
+        except WorkflowError as exc:
+            raise HTTPException(exc.status, exc.message) from None
 
     @router.get("/workflows", include_in_schema=False)
     def workflows_page(request: Request, session: Session = Depends(ui.signed_in)) -> Response:
@@ -122,13 +106,13 @@ def add_routes(router: APIRouter, ui: UI) -> None:
     ) -> Response:
         """The builder on `version`; by default the deployed one (or the newest draft)."""
         row = find(name)
-        versions = list_versions(db, row.id)
+        versions = workflows.versions(name)
         newest = versions[0]["version"] if versions else 0
         showing = version or row.current_version or newest
         try:
-            definition = pruned(get_version(db, row.id, showing)[0]) if showing else {}
-        except KeyError:
-            raise HTTPException(404, f"{name} has no version {version}") from None
+            definition = pruned(workflows.version(name, showing)[0]) if showing else {}
+        except WorkflowError as exc:
+            raise HTTPException(exc.status, exc.message) from None
         return builder(request, session, row, definition, versions, showing, newest)
 
     def builder(
@@ -152,9 +136,9 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             "versions": versions,
             "definition": definition,
             "sample_event": sample_event(definition),
-            "recent_events": queries.recent_events(db, row.id) if row else [],
+            "recent_events": recent_events(db, row.id) if row else [],
             "public_url": public_url(request),
-            "actions": [a.schema() for a in sorted(discover().values(), key=lambda a: a.key)],
+            "actions": [a.schema() for a in discover().search_actions()],
             "accounts": accounts,
             "apps": apps,
         }
@@ -169,11 +153,9 @@ def add_routes(router: APIRouter, ui: UI) -> None:
 
     @router.get("/workflows/{name}/export", include_in_schema=False)
     def export(name: str, request: Request, session: Session = Depends(ui.signed_in)) -> Response:
-        row = find(name)
-        version = row.current_version or list_versions(db, row.id)[0]["version"]
-        workflow, _source = get_version(db, row.id, version)
+        find(name)
         return Response(
-            as_yaml(workflow),
+            workflows.export(name),
             media_type="application/yaml; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.yaml"'},
         )
@@ -187,16 +169,11 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         session: Session = Depends(ui.signed_in),
     ) -> Response:
         """Lines of version `b` compared with version `a`, as an HTML fragment."""
-        row = find(name)
+        find(name)
         try:
-            old, new = (as_yaml(get_version(db, row.id, v)[0]) for v in (a, b))
-        except KeyError:
-            raise HTTPException(404, f"{name} has no version {a} or {b}") from None
-        lines = list(
-            difflib.unified_diff(
-                old.splitlines(), new.splitlines(), f"version {a}", f"version {b}", lineterm=""
-            )
-        )
+            lines = workflows.diff(name, a, b)
+        except WorkflowError as exc:
+            raise HTTPException(exc.status, exc.message) from None
         return ui.render(request, "_diff.html", session, lines=lines, a=a, b=b)
 
     @router.post("/workflows/{name}/duplicate", include_in_schema=False)
@@ -204,17 +181,16 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         name: str, request: Request, session: Session = Depends(ui.signed_in)
     ) -> Response:
         ui.check_form(session, await request.form())
-        row = find(name)
-        version = list_versions(db, row.id)[0]["version"]
-        data = pruned(get_version(db, row.id, version)[0])
+        find(name)
+        version = workflows.versions(name)[0]["version"]
+        data = pruned(workflows.version(name, version)[0])
         data["name"] = _copy_name(ui, name)
         http = (data.get("trigger") or {}).get("http")
         if http:  # two workflows cannot listen on one path: the copy's path gets its suffix
             suffix = re.search(r"-copy(-\d+)?$", data["name"]).group(0)  # type: ignore[union-attr]
             http["path"] = re.sub(r"-copy(-\d+)?$", "", http["path"]) + suffix
         copy = Workflow.model_validate(data)
-        deploy(db, copy, as_yaml(copy), draft=True)  # a copy starts as a draft
-        ui.runtime.catalog.refresh()
+        workflows.store_draft(copy, as_yaml(copy))  # a copy starts as a draft
         return RedirectResponse(f"/workflows/{copy.name}", 303)
 
     @router.post("/workflows/{name}/delete", include_in_schema=False)
@@ -222,9 +198,8 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         name: str, request: Request, session: Session = Depends(ui.signed_in)
     ) -> Response:
         ui.check_form(session, await request.form())
-        row = find(name)
-        delete_workflow(db, row.id)
-        ui.runtime.catalog.refresh()
+        find(name)
+        workflows.delete(name)
         return RedirectResponse("/workflows?deleted=" + name, 303)
 
     @router.post("/workflows/{name}/replay-failed", include_in_schema=False)
@@ -244,22 +219,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         session: Session = Depends(ui.signed_in_json),
     ) -> JSONResponse:
         """The next five times a schedule fires, or what is wrong with it."""
-        from zoneinfo import ZoneInfo
-
-        from relayflow.triggers.schedule import next_ticks
-
-        try:
-            trigger = ScheduleTrigger.model_validate(
-                {"cron": cron or None, "interval": interval or None, "timezone": timezone or "UTC"}
-            )
-        except ValidationError as exc:
-            problems = [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
-            return JSONResponse({"ok": False, "error": "; ".join(problems)})
-        from datetime import datetime
-
-        zone = ZoneInfo(trigger.timezone)
-        times = [
-            datetime.fromtimestamp(t, zone).strftime("%a %Y-%m-%d %H:%M:%S %Z")
-            for t in next_ticks(trigger, time.time(), 5)
-        ]
-        return JSONResponse({"ok": True, "times": times, "timezone": trigger.timezone})
+        found = preview(cron, interval, timezone)
+        if isinstance(found, str):
+            return JSONResponse({"ok": False, "error": found})
+        return JSONResponse({"ok": True, "times": found["shown"], "timezone": found["timezone"]})

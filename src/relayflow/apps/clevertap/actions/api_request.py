@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 
 from relayflow.apps.clevertap.records import fail, parse_json
 from relayflow.apps.clevertap.results import check_upload_body, skipped_records_error
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 # Requests that act (send messages, create campaigns) are not retried after a 5xx.
 NOT_IDEMPOTENT = ("/1/targets/create.json", "/1/send/")

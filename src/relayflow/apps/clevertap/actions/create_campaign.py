@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from relayflow.apps.clevertap.records import as_object, fail
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from relayflow.apps.clevertap.records import fail
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 PER_REQUEST = 100
 

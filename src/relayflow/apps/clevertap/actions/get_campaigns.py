@@ -6,8 +6,7 @@ from datetime import date
 from typing import Any
 
 from relayflow.apps.clevertap.records import yyyymmdd
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):

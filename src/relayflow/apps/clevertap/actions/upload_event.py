@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from relayflow.apps.clevertap.records import as_object, event_record, input_locator
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):

@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 import httpx
 
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext, StepError
+from relayflow.sdk import ActionInputs, StepContext, StepError, action, field
 
 
 class Inputs(ActionInputs):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):

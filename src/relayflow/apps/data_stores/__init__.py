@@ -1,7 +1,7 @@
 """Data stores: keep state between runs and workflows (counters, seen ids, cursors).
 
-The actions reach the installation's stores through `ctx.stores` (a
-`relayflow.datastores.DataStores`); what they share lives here.
+The actions reach the installation's stores through `ctx.stores`; what they share lives
+here. Their keys were `store.*` before; workflow files may still use those.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from relayflow.apps import App
-from relayflow.engine.actions import field
-from relayflow.engine.context import StepContext, StepError
+from relayflow.sdk import App, DataStoreAccess, DataStoreError, StepContext, StepError, field
 
 APP = App(
-    key="store",
+    key="data_stores",
     title="Data Stores",
     description="Key-value stores shared by workflows, with TTLs and atomic counters",
     docs="https://pipedream.com/docs/workflows/data-management/data-stores",
@@ -43,11 +41,9 @@ def ttl_field() -> Any:
 
 
 @contextlib.contextmanager
-def stores(ctx: StepContext) -> Iterator[Any]:
+def stores(ctx: StepContext) -> Iterator[DataStoreAccess]:
     """The installation's data stores; a refused operation fails the step, not retried."""
-    from relayflow.datastores import DataStoreError
-
-    found = getattr(ctx, "stores", None)
+    found = ctx.stores
     if found is None:
         raise StepError("data stores are not available to this step", retryable=False)
     try:

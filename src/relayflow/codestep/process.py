@@ -115,7 +115,7 @@ class _Logs:
         return [*self.lines, note]
 
 
-class Worker:
+class CodeProcess:
     """A warm Python process that runs code steps for one workflow (its `key`)."""
 
     def __init__(self, python: str, memory_mb: int, key: tuple[Any, ...]) -> None:

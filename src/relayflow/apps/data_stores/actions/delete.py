@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from relayflow.apps.store import key_field, store_field, stores
-from relayflow.engine.actions import ActionInputs, action
-from relayflow.engine.context import StepContext
+from relayflow.apps.data_stores import key_field, store_field, stores
+from relayflow.sdk import ActionInputs, StepContext, action
 
 
 class Inputs(ActionInputs):
@@ -12,7 +11,9 @@ class Inputs(ActionInputs):
     key: str = key_field()
 
 
-@action("store.delete", title="Delete a Record")
+@action(
+    "data_stores.delete",
+    aliases=("store.delete",), title="Delete a Record")
 async def delete(ctx: StepContext, inputs: Inputs) -> bool:
     """Remove the key; returns whether it had a value (a missing key is not an error)."""
     with stores(ctx) as ds:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayflow.apps.store import key_field, store_field, stores, ttl_field
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
-from relayflow.model.duration import Duration
+from relayflow.apps.data_stores import key_field, store_field, stores, ttl_field
+from relayflow.sdk import ActionInputs, Duration, StepContext, action, field
 
 
 class Inputs(ActionInputs):
@@ -18,7 +16,9 @@ class Inputs(ActionInputs):
     ttl: Duration | None = ttl_field()
 
 
-@action("store.compare_and_set", title="Compare and Set a Record")
+@action(
+    "data_stores.compare_and_set",
+    aliases=("store.compare_and_set",), title="Compare and Set a Record")
 async def compare_and_set(ctx: StepContext, inputs: Inputs) -> bool:
     """Set the key to the new value only while it holds the expected one; true when set."""
     with stores(ctx) as ds:

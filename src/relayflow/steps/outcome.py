@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from relayflow.engine.context import StepError
 from relayflow.expressions import ExpressionError
-from relayflow.store.runs import dumps
+from relayflow.jsoncodec import dumps
+from relayflow.sdk import StepError
 
 
 @dataclass
@@ -75,3 +76,14 @@ def describe_error(exc: Exception, node: Any = None) -> dict[str, Any]:
         "message": str(exc) or type(exc).__name__,
         "traceback": "".join(traceback.format_exception(exc)[-6:]),
     }
+
+
+def failure(started: float, exc: Exception, node: Any = None) -> StepOutcome:
+    """The outcome of an attempt that raised `exc`."""
+    return StepOutcome(
+        status="failed",
+        error=describe_error(exc, node),
+        started_at=started,
+        finished_at=time.time(),
+        retryable=is_retryable(exc),
+    )

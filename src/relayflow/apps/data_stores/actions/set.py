@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayflow.apps.store import key_field, store_field, stores, ttl_field
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
-from relayflow.model.duration import Duration
+from relayflow.apps.data_stores import key_field, store_field, stores, ttl_field
+from relayflow.sdk import ActionInputs, Duration, StepContext, action, field
 
 
 class Inputs(ActionInputs):
@@ -17,7 +15,9 @@ class Inputs(ActionInputs):
     ttl: Duration | None = ttl_field()
 
 
-@action("store.set", title="Add or Update a Record")
+@action(
+    "data_stores.set",
+    aliases=("store.set",), title="Add or Update a Record")
 async def set_(ctx: StepContext, inputs: Inputs) -> Any:
     """Set the key (creating the store if needed) and return the value set."""
     with stores(ctx) as ds:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayflow.apps.store import key_field, store_field, stores
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.apps.data_stores import key_field, store_field, stores
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):
@@ -19,7 +18,8 @@ class Inputs(ActionInputs):
 
 
 @action(
-    "store.get",
+    "data_stores.get",
+    aliases=("store.get",),
     title="Get Record",
     docs="https://pipedream.com/docs/workflows/data-management/data-stores",
 )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from relayflow.apps.store import key_field, store_field, stores
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.apps.data_stores import key_field, store_field, stores
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):
@@ -14,7 +13,9 @@ class Inputs(ActionInputs):
     default: int | float = field(0, label="Start from", doc="The value of a key that has none")
 
 
-@action("store.incr", title="Increment a Counter")
+@action(
+    "data_stores.incr",
+    aliases=("store.incr",), title="Increment a Counter")
 async def incr(ctx: StepContext, inputs: Inputs) -> int | float:
     """Add the amount to the key's number and return the new value (the key keeps its TTL)."""
     with stores(ctx) as ds:

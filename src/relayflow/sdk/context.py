@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from relayflow.sdk.data_stores import DataStoreAccess
+
 
 class StepError(Exception):
     """A step failed in a way its message fully explains; `details` is shown in inspect.
@@ -33,6 +35,8 @@ Responder = Callable[[HttpResponse], Awaitable[bool]]
 
 @dataclass
 class StepContext:
+    """One attempt of one step: who runs it, its account, and what it records."""
+
     run_id: str
     event_id: str
     workflow: str
@@ -46,7 +50,7 @@ class StepContext:
     logs: list[str] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
     exit_reason: str | None = None
-    stores: Any = None  # data stores (get/set/incr/…) shared across workflows
+    stores: DataStoreAccess | None = None  # data stores shared across workflows
     delay_seconds: float | None = None  # set by flow actions: sleep after this step
 
     def log(self, *parts: Any) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayflow.apps.store import key_field, store_field, stores, ttl_field
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
-from relayflow.model.duration import Duration
+from relayflow.apps.data_stores import key_field, store_field, stores, ttl_field
+from relayflow.sdk import ActionInputs, Duration, StepContext, action, field
 
 
 class Inputs(ActionInputs):
@@ -17,7 +15,9 @@ class Inputs(ActionInputs):
     ttl: Duration | None = ttl_field()
 
 
-@action("store.set_if_absent", title="Set a Record if Absent")
+@action(
+    "data_stores.set_if_absent",
+    aliases=("store.set_if_absent",), title="Set a Record if Absent")
 async def set_if_absent(ctx: StepContext, inputs: Inputs) -> bool:
     """Set the key only when it has no value; returns true when this step set it.
 

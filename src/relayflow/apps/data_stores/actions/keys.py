@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayflow.apps.store import store_field, stores
-from relayflow.engine.actions import ActionInputs, action, field
-from relayflow.engine.context import StepContext
+from relayflow.apps.data_stores import store_field, stores
+from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):
@@ -15,7 +14,9 @@ class Inputs(ActionInputs):
     values: bool = field(False, label="With values", doc="Return {key: value} instead")
 
 
-@action("store.keys", title="List Keys")
+@action(
+    "data_stores.keys",
+    aliases=("store.keys",), title="List Keys")
 async def keys(ctx: StepContext, inputs: Inputs) -> Any:
     """The store's keys, sorted (or an object of keys and values, with `values`)."""
     with stores(ctx) as ds:

@@ -1,0 +1,41 @@
+"""A workflow's execution controls: concurrency, throttle, retries, time and memory limits."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from relayflow.model.base import Model
+from relayflow.sdk import Duration
+
+
+class RetryPolicy(Model):
+    max: int = Field(0, ge=0, le=100, description="Retries after the first attempt")
+    backoff: Literal["exponential", "fixed"] = "exponential"
+    initial: Duration = 1.0
+    max_delay: Duration = 600.0
+
+
+class Throttle(Model):
+    limit: int = Field(ge=1, description="Runs that may start per period")
+    per: Duration = Field(description="The period, e.g. 1s or 1m")
+
+    @field_validator("per")
+    @classmethod
+    def _per(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("per must be a positive duration such as 1s or 1m")
+        return value
+
+
+class Settings(Model):
+    code_timeout: Duration = Field(30.0, description="Time limit for one code step")
+    code_memory_mb: int = Field(512, ge=32, le=65536, description="Memory limit of a code step")
+    concurrency: int = Field(10, ge=1, le=10000, description="Runs of this workflow at once")
+    throttle: Throttle | None = Field(None, description="At most `limit` run starts per `per`")
+    retries: RetryPolicy = Field(default_factory=RetryPolicy)
+    timeout: Duration = Field(30.0, description="Time limit for one attempt of one step")
+    error_workflow: str | None = Field(
+        None, description="A workflow that gets an event for every run of this one that fails"
+    )

@@ -1,0 +1,23 @@
+"""What every sandbox handler shares: storage, accounts, faults, stats and cursors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from relayflow.sandbox.cursors import Cursors
+from relayflow.sandbox.faults import Faults
+from relayflow.sandbox.stats import Stats
+from relayflow.sandbox.store import SandboxStore
+
+
+@dataclass
+class SandboxState:
+    """Everything the sandbox's handlers share."""
+
+    store: SandboxStore
+    accounts: dict[str, str]
+    faults: Faults
+    initial_faults: dict[str, Any]
+    stats: Stats
+    cursors: Cursors

@@ -1,0 +1,45 @@
+"""Everything an app may import: the app, its account fields, actions and their context.
+
+    from relayflow.sdk import ActionInputs, App, StepContext, action, field
+
+    APP = App(key="greet", title="Greetings")
+
+    class Inputs(ActionInputs):
+        name: str = field(label="Name")
+
+    @action("greet.hello", title="Say Hello")
+    async def hello(ctx: StepContext, inputs: Inputs) -> str:
+        \"\"\"Return a greeting.\"\"\"
+        return f"Hello, {inputs.name}"
+
+Apps import only this package; the model, engine, server and CLI build on it. See
+docs/writing-an-app.md for the whole recipe.
+"""
+
+from relayflow.sdk import metrics
+from relayflow.sdk.actions import Action, ActionInputs, action, field
+from relayflow.sdk.apps import AccountField, App
+from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
+from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
+from relayflow.sdk.durations import Duration, parse_duration
+from relayflow.sdk.registry import Registry, discover
+
+__all__ = [
+    "AccountField",
+    "Action",
+    "ActionInputs",
+    "App",
+    "DataStoreAccess",
+    "DataStoreError",
+    "Duration",
+    "HttpResponse",
+    "Registry",
+    "Responder",
+    "StepContext",
+    "StepError",
+    "action",
+    "discover",
+    "field",
+    "metrics",
+    "parse_duration",
+]

@@ -1,0 +1,82 @@
+"""`/api/v1/runs` and `/api/v1/events`: find runs, inspect them, replay, cancel, resume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from relayflow.runtime import Runtime
+from relayflow.server.api.deps import runtime_of
+from relayflow.store import history
+from relayflow.store.events import get_event
+
+router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+
+class ReplayRequest(BaseModel):
+    version: int | None = None
+
+
+@router.get("/runs", summary="Runs, newest first; q searches event payloads")
+def runs(
+    workflow: str | None = None,
+    status: str | None = Query(
+        None, pattern="^(queued|running|sleeping|succeeded|failed|exited|cancelled)$"
+    ),
+    limit: int = Query(50, ge=1, le=1000),
+    before: float | None = Query(None, description="created_at of the last run seen"),
+    q: str = Query("", description="Text to find in the events' payloads"),
+    since: str | None = Query(None, pattern="^(1h|24h|7d|30d)$"),
+    runtime: Runtime = Depends(runtime_of),
+) -> list[dict[str, Any]]:
+    workflow_id = runtime.workflows.get(workflow).id if workflow else None
+    return history.list_runs(runtime.db, workflow_id, status, limit, before, q, since)
+
+
+@router.get("/runs/{run_id}", summary="A run with its event and every step's details")
+def run(run_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+    found = history.get_run(runtime.db, run_id)
+    if found is None:
+        raise HTTPException(404, f"no run {run_id}")
+    return found
+
+
+@router.post("/runs/{run_id}/replay", summary="Run the same event again")
+async def replay(
+    run_id: str,
+    body: ReplayRequest = Body(default_factory=ReplayRequest),
+    runtime: Runtime = Depends(runtime_of),
+) -> dict[str, Any]:
+    try:
+        new = await runtime.replay(run_id, body.version)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    return {"run_id": new.run_id, "event_id": new.event_id, "version": new.version}
+
+
+@router.post("/runs/{run_id}/cancel", summary="Cancel a queued or sleeping run")
+async def cancel(run_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+    return await _control(runtime, run_id, "cancel")
+
+
+@router.post("/runs/{run_id}/resume", summary="Wake a sleeping run now")
+async def resume(run_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+    return await _control(runtime, run_id, "resume")
+
+
+async def _control(runtime: Runtime, run_id: str, action: str) -> dict[str, Any]:
+    if history.run_origin(runtime.db, run_id) is None:
+        raise HTTPException(404, f"no run {run_id}")
+    if not await runtime.control(run_id, action):
+        raise HTTPException(409, f"run {run_id} is not waiting, so it cannot be {action}d")
+    return {"ok": True, "run_id": run_id, "action": action}
+
+
+@router.get("/events/{event_id}", summary="One event as it was received")
+def event(event_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+    found = get_event(runtime.db, event_id)
+    if found is None:
+        raise HTTPException(404, f"no event {event_id}")
+    return found

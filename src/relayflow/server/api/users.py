@@ -1,0 +1,70 @@
+"""`/api/v1/users`: who may sign in to the web UI (passwords go in, never come out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from relayflow.server.api.deps import users_of
+from relayflow.users.store import User, UserError, UserStore
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+class NewUser(BaseModel):
+    name: str = Field(description="User name, e.g. ann or ann@example.com")
+    password: str = Field(description="At least 10 characters")
+
+
+class NewPassword(BaseModel):
+    password: str = Field(description="At least 10 characters; the user's sessions end")
+
+
+def _public(user: User) -> dict[str, Any]:
+    return {"name": user.name, "created_at": user.created_at, "updated_at": user.updated_at}
+
+
+def _existing(users: UserStore, name: str) -> User:
+    user = users.get(name)
+    if user is None:
+        raise HTTPException(404, f"there is no user {name!r}")
+    return user
+
+
+@router.get("", summary="Users who may sign in")
+def list_users(users: UserStore = Depends(users_of)) -> list[dict[str, Any]]:
+    return [_public(u) for u in users.list()]
+
+
+@router.post("", status_code=201, summary="Add a user")
+def add_user(body: NewUser, users: UserStore = Depends(users_of)) -> dict[str, Any]:
+    if users.get(body.name) is not None:
+        raise HTTPException(409, f"there is already a user {body.name!r}")
+    try:
+        return _public(users.add(body.name, body.password))
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/{name}/password", summary="Set a user's password (their sessions end)")
+def set_password(
+    name: str, body: NewPassword, users: UserStore = Depends(users_of)
+) -> dict[str, Any]:
+    _existing(users, name)
+    try:
+        users.set_password(name, body.password)
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _public(_existing(users, name))
+
+
+@router.delete("/{name}", summary="Remove a user and end their sessions")
+def remove_user(name: str, users: UserStore = Depends(users_of)) -> dict[str, Any]:
+    _existing(users, name)
+    try:
+        users.remove(name)
+    except UserError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"removed": name}

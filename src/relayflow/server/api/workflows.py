@@ -1,0 +1,164 @@
+"""`/api/v1/workflows`: deploy, test, version, compare, export, pause and delete workflows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from relayflow.runtime import Runtime
+from relayflow.server.api.deps import runtime_of, workflows_of
+from relayflow.store import history
+from relayflow.store.workflows import WorkflowRow
+from relayflow.workflows import Workflows
+
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+
+
+class TestRequest(BaseModel):
+    source: str | None = None  # a draft to test (YAML); omitted: the current version
+    event: dict[str, Any] = {}
+    until: str | None = None  # stop after this step (test one step and those before it)
+
+
+class RollbackRequest(BaseModel):
+    version: int
+
+
+def workflow_summary(row: WorkflowRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "active": row.active,
+        "version": row.current_version,
+        "http_path": row.http_path,
+        "hook_url_path": f"/hooks/{row.http_path}" if row.http_path else None,
+        "concurrency": row.concurrency,
+        "updated_at": row.updated_at,
+    }
+
+
+@router.get("", summary="List workflows")
+def list_workflows(workflows: Workflows = Depends(workflows_of)) -> list[dict[str, Any]]:
+    return [workflow_summary(r) for r in workflows.list()]
+
+
+@router.get("/{name}", summary="A workflow with its current definition and versions")
+def get_workflow(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    row = workflows.get(name)
+    definition, source = workflows.version(name, workflows.shown_version(name))
+    return {
+        **workflow_summary(row),
+        "definition": definition.model_dump(mode="json", by_alias=True),
+        "source": source,
+        "versions": workflows.versions(name),
+    }
+
+
+@router.post("", summary="Deploy a workflow (a new version if it changed)")
+async def deploy(request: Request, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    """The body is the workflow as YAML, or JSON: the workflow itself or `{"source": YAML}`."""
+    raw = (await request.body()).decode("utf-8", "replace")
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            payload = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise HTTPException(400, "the body is not valid JSON") from None
+        if isinstance(payload, dict) and isinstance(payload.get("source"), str):
+            raw = payload["source"]
+        else:
+            raw = yaml.safe_dump(payload, sort_keys=False)
+    result = workflows.deploy_source(raw)
+    return {"name": result.name, "version": result.version, "changed": result.changed}
+
+
+@router.post("/{name}/test", summary="Run a draft or the current version on a test event")
+async def test(
+    name: str, body: TestRequest, runtime: Runtime = Depends(runtime_of)
+) -> dict[str, Any]:
+    workflows = runtime.workflows
+    version = None
+    if body.source is not None:
+        version = workflows.draft(body.source, name).version
+    row = workflows.get(name)
+    if version is None and not row.current_version:
+        raise HTTPException(409, f"{name} has no deployed version; send `source` to test a draft")
+    run_id = await runtime.run_now(row, body.event, version=version, stop_after=body.until)
+    return history.get_run(runtime.db, run_id) or {}
+
+
+@router.get("/{name}/versions/{version}", summary="One version's source")
+def version_source(
+    name: str, version: int, workflows: Workflows = Depends(workflows_of)
+) -> dict[str, Any]:
+    definition, source = workflows.version(name, version)
+    return {
+        "version": version,
+        "current": version == workflows.get(name).current_version,
+        "source": source,
+        "definition": definition.model_dump(mode="json", by_alias=True),
+    }
+
+
+@router.get("/{name}/diff", summary="What changed from version a to version b")
+def diff(
+    name: str,
+    a: int = Query(description="The earlier version"),
+    b: int = Query(description="The later version"),
+    workflows: Workflows = Depends(workflows_of),
+) -> dict[str, Any]:
+    """The two versions' YAML as unified-diff lines (`+` added in b, `-` removed)."""
+    lines = workflows.diff(name, a, b)
+    return {"name": name, "a": a, "b": b, "changed": bool(lines), "lines": lines}
+
+
+@router.get("/{name}/export", summary="A version as YAML that deploys back unchanged")
+def export(
+    name: str,
+    version: int | None = Query(None, description="Default: the deployed version"),
+    workflows: Workflows = Depends(workflows_of),
+) -> dict[str, Any]:
+    shown = version or workflows.shown_version(name)
+    return {"name": name, "version": shown, "source": workflows.export(name, shown)}
+
+
+@router.get("/{name}/stats", summary="Runs and failed runs in the last 24 hours")
+def stats(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    found = workflows.stats(name)
+    return {
+        "name": name,
+        "runs_24h": found.runs_24h,
+        "errors_24h": found.errors_24h,
+        "last_run": found.last_run,
+    }
+
+
+@router.post("/{name}/rollback", summary="Make an earlier version current")
+def rollback(
+    name: str, body: RollbackRequest, workflows: Workflows = Depends(workflows_of)
+) -> dict[str, Any]:
+    return workflow_summary(workflows.rollback(name, body.version))
+
+
+@router.delete("/{name}", summary="Delete a workflow with its versions and runs")
+def delete(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    workflows.delete(name)
+    return {"deleted": name}
+
+
+@router.post("/{name}/replay-failed", summary="Replay every failed run not yet replayed")
+async def replay_failed(name: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+    row = runtime.workflows.get(name)
+    queued = [new.run_id for new in await runtime.replay_failed(row.id)]
+    return {"replayed": len(queued), "run_ids": queued}
+
+
+@router.post("/{name}/pause", summary="Stop accepting events")
+def pause(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    return workflow_summary(workflows.pause(name))
+
+
+@router.post("/{name}/activate", summary="Accept events again")
+def activate(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    return workflow_summary(workflows.activate(name))

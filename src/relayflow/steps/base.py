@@ -1,0 +1,217 @@
+"""What every step kind shares, and what a kind implements.
+
+A step kind (action, code, filter, if, switch, delay, end) is one object that knows its
+YAML shape (a pydantic model), the checks a file gets before it is deployed, how a step
+of its kind compiles into the flat program of nodes, and how one of its nodes runs. The
+model, the loader, the compiler and the runner all dispatch on it, so adding a kind is
+adding one module to this package (and its form in the builder).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from relayflow.expressions import Evaluator, ExpressionError, compile_value
+from relayflow.sdk import Action, Registry, Responder
+from relayflow.steps.outcome import StepOutcome
+
+if TYPE_CHECKING:  # the engine's types, named here only for type checkers
+    import httpx
+
+    from relayflow.model.workflow import Workflow
+    from relayflow.sdk import DataStoreAccess
+
+STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+class StepModel(BaseModel):
+    """Base of every kind's YAML shape: a name, and no field the kind does not know."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not STEP_NAME.match(value):
+            raise ValueError(
+                f"step name {value!r} must start with a letter or _ and hold only letters, "
+                "digits and _ (it is used as steps.<name> in expressions)"
+            )
+        if value == "trigger":
+            raise ValueError("'trigger' is reserved for the trigger's data; pick another name")
+        return value
+
+
+@dataclass
+class Node:
+    """One instruction of a compiled workflow. `next` is where the run goes after it."""
+
+    index: int
+    name: str
+    kind: StepKind
+    step: Any  # the kind's StepModel
+    next: int = -1
+    action: Action | None = None
+    inputs: Evaluator | None = None
+    condition: Evaluator | None = None
+    timeout: float = 30.0
+    source: str | None = None  # code steps
+    branches: dict[str, int] = field(default_factory=dict)  # if/switch: label -> first node
+    branch_steps: dict[str, list[str]] = field(default_factory=dict)  # join: label -> names
+
+    @property
+    def key(self) -> str:
+        """What the metrics and the inspector call this kind of node."""
+        return self.kind.metric_key(self)
+
+    def evaluate(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        return self.inputs(context) if self.inputs else {}
+
+
+# What the loader and the compiler give a kind ----------------------------------------
+
+
+Report = Callable[[tuple, str], None]  # (location under the step, message)
+
+
+@dataclass
+class Check:
+    """What a kind's `check` may use: where to report, where the file lives, the apps."""
+
+    report: Report
+    base_dir: Path | None
+    registry: Registry
+
+
+def check_value(value: Any, where: str, loc: tuple, report: Report) -> None:
+    """Report an expression in `value` that does not compile (`where` names the input)."""
+    try:
+        compile_value(value, where)
+    except ExpressionError as exc:
+        report(loc, str(exc).split(": ", 1)[1])
+
+
+class Program(Protocol):
+    """The flat program being compiled (relayflow.engine.compiled)."""
+
+    workflow: Workflow
+    registry: Registry
+
+    def add(self, node: Node) -> Node: ...
+
+    def emit(self, steps: list[Any]) -> list[Node]: ...
+
+    def read_code(self, step: Any) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+# What the runner gives a kind --------------------------------------------------------
+
+
+class Accounts(Protocol):
+    """Connected accounts, for steps that name them."""
+
+    def resolve(self, name: str, app: str) -> tuple[Any, list[str]]:
+        """What the app's actions use as `ctx.account`, and the secrets to redact."""
+        ...
+
+    def fields(self, name: str) -> tuple[dict[str, Any], list[str]]:
+        """The account's fields (code steps' `$auth`), and the secrets to redact."""
+        ...
+
+
+class Links(Protocol):
+    def url(self, run_id: str, action: str) -> str:
+        """A signed link that resumes or cancels the run."""
+        ...
+
+
+class Responses(Protocol):
+    def responder(self, run: Any, workflow: Any) -> Responder | None:
+        """How a step of this run answers the HTTP request that started it, if one waits."""
+        ...
+
+
+class CodeRunner(Protocol):
+    """Runs a code step's source out of process (relayflow.engine.code)."""
+
+    async def run(self, request: Any) -> Any: ...
+
+    async def python_for(self, requirements: list[str]) -> str | None: ...
+
+
+@dataclass
+class StepServices:
+    """Everything outside the run that a step may use; one object for every kind."""
+
+    http: httpx.AsyncClient
+    env: Mapping[str, str] = field(default_factory=dict)
+    accounts: Accounts | None = None
+    stores: DataStoreAccess | None = None
+    links: Links | None = None
+    responses: Responses | None = None
+    code: CodeRunner | None = None
+
+
+@dataclass
+class Attempt:
+    """One attempt of one node of one run: what a kind's `run` works with."""
+
+    run: Any  # relayflow.store.runs.ClaimedRun
+    workflow: Any  # relayflow.engine.compiled.CompiledWorkflow
+    node: Node
+    scope: Mapping[str, Any]
+    number: int
+    services: StepServices
+
+    def trigger_context(self) -> dict[str, Any]:
+        return trigger_context(self.run, self.workflow)
+
+
+def trigger_context(run: Any, workflow: Any) -> dict[str, Any]:
+    """`steps.trigger.context`: the event's id and time, the run, the workflow."""
+    return {
+        "id": run.event_id,
+        "run_id": run.id,
+        "ts": run.event_received_at,
+        "workflow": workflow.name,
+        "version": workflow.version,
+        "replay": run.replay_of is not None,
+        "test": run.test,
+    }
+
+
+class StepKind:
+    """One kind of step. Subclasses set `name`, `markers` and `model`, and implement
+    `compile` and `run`; `check` and `children` have defaults."""
+
+    name: ClassVar[str]
+    markers: ClassVar[tuple[str, ...]] = ()  # YAML keys that make a step this kind
+    model: ClassVar[type[StepModel] | None] = None
+
+    def children(self, step: Any) -> list[tuple[tuple[str, ...], list[Any]]]:
+        """Nested step lists, each with its location under the step (e.g. ("then",))."""
+        return []
+
+    def check(self, step: Any, check: Check) -> None:
+        """Report what the model alone cannot check (expressions, actions, code)."""
+
+    def compile(self, step: Any, program: Program) -> list[Node]:
+        """Add this step's nodes; return the nodes whose `next` is the step's successor."""
+        raise NotImplementedError
+
+    async def run(self, attempt: Attempt) -> StepOutcome:
+        raise NotImplementedError
+
+    def metric_key(self, node: Node) -> str:
+        return f"flow.{self.name}"
