@@ -7,7 +7,7 @@ import time
 import pytest
 
 from relayflow.datastores import DataStoreError
-from relayflow.datastores.operations import same_json
+from relayflow.store.data_stores import same_json
 
 from .conftest import Stores
 

@@ -8,15 +8,15 @@ encrypted together as one Fernet token; nothing here returns them except `get`.
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from relayflow.accounts.crypto import SecretKeyError, Vault
 from relayflow.config import Config
 from relayflow.sdk import AccountField, App, discover
+from relayflow.store import accounts as rows
+from relayflow.store.accounts import AccountRow
 from relayflow.store.database import Database
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -138,28 +138,21 @@ class AccountStore:
 
     # Reading --------------------------------------------------------------------------
 
-    def _rows(self, name: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT name, app, fields, secrets, created_at, updated_at FROM accounts"
-        if name is None:
-            return self.db.fetchdicts(sql + " ORDER BY name")
-        return self.db.fetchdicts(sql + " WHERE name = ?", (name,))
-
-    def _account(self, row: dict[str, Any], decrypt: bool) -> Account:
-        fields = json.loads(row["fields"])
+    def _account(self, row: AccountRow, decrypt: bool) -> Account:
         secrets: dict[str, Any] = {}
         readable = True
         try:
-            secrets = self.vault.open(row["secrets"], row["name"])
+            secrets = self.vault.open(row.sealed, row.name)
         except (SecretKeyError, AccountError):
             if decrypt:
                 raise
             readable = False
         return Account(
-            name=row["name"],
-            app=row["app"],
-            fields=fields,
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            name=row.name,
+            app=row.app,
+            fields=row.fields,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
             secrets=secrets if decrypt else {},
             secrets_set=tuple(sorted(secrets)),
             secrets_readable=readable,
@@ -167,7 +160,7 @@ class AccountStore:
 
     def list(self) -> list[Account]:
         """Every account, without secrets (each says which secret fields are set)."""
-        return [self._account(row, decrypt=False) for row in self._rows()]
+        return [self._account(row, decrypt=False) for row in rows.list_accounts(self.db)]
 
     def describe(self, name: str) -> Account:
         """One account without its secrets; AccountError (404) if there is none."""
@@ -180,28 +173,24 @@ class AccountStore:
         except SecretKeyError as exc:
             raise AccountError(str(exc), status=500) from None
 
-    def _one(self, name: str) -> dict[str, Any]:
-        rows = self._rows(name)
-        if not rows:
+    def _one(self, name: str) -> AccountRow:
+        found = rows.get_account(self.db, name)
+        if found is None:
             raise AccountError(
                 f"no account named {name!r}; add it with: relayflow accounts add APP {name} ..."
                 " (relayflow accounts list shows the accounts there are)",
                 status=404,
             )
-        return rows[0]
+        return found
 
     def updated_at(self, name: str) -> tuple[str, float] | None:
         """(app, updated_at) of an account, or None: a cheap check for a changed account."""
-        row = self.db.fetchone("SELECT app, updated_at FROM accounts WHERE name = ?", (name,))
-        return (row[0], row[1]) if row else None
+        return rows.account_version(self.db, name)
 
     def used_by(self, name: str) -> list[str]:
         """Workflows whose current version has a step with `account: name`."""
-        rows = self.db.fetchall(
-            "SELECT w.name, v.definition FROM workflows w JOIN workflow_versions v"
-            " ON v.workflow_id = w.id AND v.version = w.current_version ORDER BY w.name"
-        )
-        return [workflow for workflow, text in rows if _mentions(json.loads(text), name)]
+        current = rows.current_definitions(self.db)
+        return [workflow for workflow, definition in current if _mentions(definition, name)]
 
     # Writing --------------------------------------------------------------------------
 
@@ -212,52 +201,37 @@ class AccountStore:
         _check_name(name)
         app = self.app(app_key)
         public, secret = self.check_fields(app, given)
-        existing = self._rows(name)
+        existing = rows.get_account(self.db, name)
         if existing and not replace:
             raise AccountError(
-                f"an account named {name!r} exists already ({existing[0]['app']}); "
+                f"an account named {name!r} exists already ({existing.app}); "
                 "pass --replace to overwrite it, or choose another name",
                 status=409,
             )
-        if existing and existing[0]["app"] != app.key:
+        if existing and existing.app != app.key:
             raise AccountError(
-                f"account {name!r} is a {existing[0]['app']} account, not {app.key}; "
+                f"account {name!r} is a {existing.app} account, not {app.key}; "
                 "remove it first or choose another name",
                 status=409,
             )
-        now = time.time()
-        fields_json = json.dumps(public, sort_keys=True)
         sealed = self.vault.seal(secret)
-        if existing:
-            self.db.execute(
-                "UPDATE accounts SET fields = ?, secrets = ?, updated_at = ? WHERE name = ?",
-                (fields_json, sealed, now, name),
-            )
-        else:
-            self.db.execute(
-                "INSERT INTO accounts (name, app, fields, secrets, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (name, app.key, fields_json, sealed, now, now),
-            )
+        rows.save_account(self.db, name, app.key, public, sealed, exists=existing is not None)
         return self.describe(name)
 
     def remove(self, name: str) -> Account:
         found = self.describe(name)
-        self.db.execute("DELETE FROM accounts WHERE name = ?", (name,))
+        rows.delete_account(self.db, name)
         return found
 
     def rename(self, name: str, new_name: str) -> Account:
         _check_name(new_name)
         self.describe(name)
-        if new_name != name and self._rows(new_name):
+        if new_name != name and rows.get_account(self.db, new_name):
             raise AccountError(
                 f"an account named {new_name!r} exists already; choose another name",
                 status=409,
             )
-        self.db.execute(
-            "UPDATE accounts SET name = ?, updated_at = ? WHERE name = ?",
-            (new_name, time.time(), name),
-        )
+        rows.rename_account(self.db, name, new_name)
         return self.describe(new_name)
 
 

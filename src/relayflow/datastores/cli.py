@@ -20,7 +20,7 @@ from rich.table import Table
 
 from relayflow.config import Config
 from relayflow.console import AsJson, Home, console, fail, print_json, when
-from relayflow.datastores.operations import list_stores
+from relayflow.store.data_stores import list_stores
 from relayflow.datastores.store import DataStoreError, DataStores
 
 Store = Annotated[str, typer.Argument(help="The data store, e.g. signups")]

@@ -9,7 +9,7 @@ import re
 import time
 from typing import Any
 
-from relayflow.datastores.operations import (
+from relayflow.store.data_stores import (
     PLANS,
     PURGE,
     DataStoreError,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from relayflow.store import users as rows
 from relayflow.store.database import Database
 
 COOKIE = "relayflow_session"
@@ -42,37 +43,23 @@ class Sessions:
         token = secrets.token_urlsafe(32)
         now = time.time()
         session = Session(user, secrets.token_urlsafe(24), now + LIFETIME)
-        self.db.execute_many(
-            [
-                # Expired sessions are cleared whenever someone signs in.
-                ("DELETE FROM sessions WHERE expires_at < ?", (now,)),
-                (
-                    "INSERT INTO sessions (id, user_name, csrf, created_at, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (_digest(token), user, session.csrf, now, session.expires_at),
-                ),
-            ]
-        )
+        rows.create_session(self.db, _digest(token), user, session.csrf, now, session.expires_at)
         return token, session
 
     def get(self, token: str | None) -> Session | None:
         if not token:
             return None
-        row = self.db.fetchone(
-            "SELECT s.user_name, s.csrf, s.expires_at FROM sessions s"
-            " JOIN users u ON u.name = s.user_name WHERE s.id = ?",
-            (_digest(token),),
-        )
-        if row is None or row[2] < time.time():
+        row = rows.get_session(self.db, _digest(token))
+        if row is None or row.expires_at < time.time():
             return None
-        return Session(row[0], row[1], row[2])
+        return Session(row.user, row.csrf, row.expires_at)
 
     def from_request(self, request: Request) -> Session | None:
         return self.get(request.cookies.get(COOKIE))
 
     def end(self, token: str | None) -> None:
         if token:
-            self.db.execute("DELETE FROM sessions WHERE id = ?", (_digest(token),))
+            rows.delete_session(self.db, _digest(token))
 
 
 def _digest(token: str) -> str:

@@ -13,15 +13,15 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass
 
+from relayflow.store import users as rows
 from relayflow.store.database import Database
+from relayflow.store.users import UserRow as User
 from relayflow.users.passwords import check_new_password, dummy_hash, hash_password, verify_password
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 ADMIN = "admin"
 ADMIN_PASSWORD_ENV = "RELAYFLOW_ADMIN_PASSWORD"
-SETUP_KEY = "ui.setup_token"
 SETUP_SECONDS = 24 * 3600
 
 
@@ -29,51 +29,26 @@ class UserError(Exception):
     """A user operation that cannot happen; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
-class User:
-    name: str
-    created_at: float
-    updated_at: float
-
-
 class UserStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def count(self) -> int:
-        row = self.db.fetchone("SELECT COUNT(*) FROM users")
-        return int(row[0]) if row else 0
+        return rows.count_users(self.db)
 
     def list(self) -> list[User]:
-        rows = self.db.fetchall("SELECT name, created_at, updated_at FROM users ORDER BY name")
-        return [User(*row) for row in rows]
+        return rows.list_users(self.db)
 
     def get(self, name: str) -> User | None:
-        row = self.db.fetchone(
-            "SELECT name, created_at, updated_at FROM users WHERE name = ?", (name,)
-        )
-        return User(*row) if row else None
+        return rows.get_user(self.db, name)
 
     def add(self, name: str, password: str) -> User:
-        if not NAME.match(name):
-            raise UserError(
-                f"{name!r} is not a usable user name; use letters, digits and _ . @ -,"
-                " e.g. ann or ann@example.com"
-            )
-        try:
-            check_new_password(password)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        self._check_new(name, password)
         if self.get(name) is not None:
             raise UserError(
                 f"there is already a user {name!r}; `relayflow users password` changes it"
             )
-        now = time.time()
-        self.db.execute(
-            "INSERT INTO users (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            (name, hash_password(password), now, now),
-        )
-        return User(name, now, now)
+        return rows.insert_user(self.db, name, hash_password(password))
 
     def set_password(self, name: str, password: str) -> None:
         """Change a password and sign the user out everywhere."""
@@ -83,15 +58,7 @@ class UserStore:
             check_new_password(password)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        self.db.execute_many(
-            [
-                (
-                    "UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?",
-                    (hash_password(password), time.time(), name),
-                ),
-                ("DELETE FROM sessions WHERE user_name = ?", (name,)),
-            ]
-        )
+        rows.change_password(self.db, name, hash_password(password))
 
     def remove(self, name: str) -> None:
         """Remove a user and end their sessions; the last user cannot be removed."""
@@ -101,22 +68,27 @@ class UserStore:
             raise UserError(
                 f"{name!r} is the only user; add another before removing it, or nobody can sign in"
             )
-        self.db.execute_many(
-            [
-                ("DELETE FROM sessions WHERE user_name = ?", (name,)),
-                ("DELETE FROM users WHERE name = ?", (name,)),
-            ]
-        )
+        rows.delete_user(self.db, name)
 
     def verify(self, name: str, password: str) -> User | None:
-        row = self.db.fetchone(
-            "SELECT name, created_at, updated_at, password_hash FROM users WHERE name = ?",
-            (name,),
-        )
-        if row is None:
+        found = rows.password_hash(self.db, name)
+        if found is None:
             verify_password(password, dummy_hash())
             return None
-        return User(*row[:3]) if verify_password(password, row[3]) else None
+        user, hashed = found
+        return user if verify_password(password, hashed) else None
+
+    @staticmethod
+    def _check_new(name: str, password: str) -> None:
+        if not NAME.match(name):
+            raise UserError(
+                f"{name!r} is not a usable user name; use letters, digits and _ . @ -,"
+                " e.g. ann or ann@example.com"
+            )
+        try:
+            check_new_password(password)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
 
     # The first user -----------------------------------------------------------------------
 
@@ -135,31 +107,36 @@ class UserStore:
     def issue_setup_token(self) -> str:
         """A new one-time token for /setup (valid 24 hours); earlier ones stop working."""
         token = secrets.token_urlsafe(24)
-        value = f"{_digest(token)}:{time.time() + SETUP_SECONDS}"
-        self.db.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key)"
-            " DO UPDATE SET value = excluded.value",
-            (SETUP_KEY, value),
-        )
+        rows.save_setup_token(self.db, _digest(token), time.time() + SETUP_SECONDS)
         return token
 
     def setup_token_valid(self, token: str) -> bool:
-        row = self.db.fetchone("SELECT value FROM settings WHERE key = ?", (SETUP_KEY,))
-        if row is None or not token or self.count():
+        found = rows.setup_token(self.db)
+        if found is None or not token or self.count():
             return False
-        digest, _, expires = row[0].partition(":")
-        return hmac.compare_digest(digest, _digest(token)) and float(expires) > time.time()
+        digest, expires_at = found
+        return hmac.compare_digest(digest, _digest(token)) and expires_at > time.time()
 
     def complete_setup(self, token: str, name: str, password: str) -> User:
-        """Create the first user with the setup token, which then stops working."""
+        """Create the first user with the setup token, which then stops working; of
+        concurrent attempts with one token, exactly one succeeds."""
         if not self.setup_token_valid(token):
-            raise UserError(
-                "this setup link has expired or was already used; restart `relayflow up` for a"
-                " new one, or run `relayflow users add NAME`"
-            )
-        user = self.add(name, password)
-        self.db.execute("DELETE FROM settings WHERE key = ?", (SETUP_KEY,))
+            raise SetupLinkUsed(SETUP_USED)
+        self._check_new(name, password)
+        user = rows.create_first_user(self.db, _digest(token), name, hash_password(password))
+        if user is None:
+            raise SetupLinkUsed(SETUP_USED)
         return user
+
+
+SETUP_USED = (
+    "this setup link has expired or was already used; restart `relayflow up` for a new one,"
+    " or run `relayflow users add NAME`"
+)
+
+
+class SetupLinkUsed(UserError):
+    """The setup token is expired, used, or lost a race with another setup."""
 
 
 def _digest(token: str) -> str:

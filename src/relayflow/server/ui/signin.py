@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from relayflow.server.ui.web import UI, safe_next
 from relayflow.users.sessions import COOKIE, Session
-from relayflow.users.store import ADMIN, ADMIN_PASSWORD_ENV, UserError
+from relayflow.users.store import ADMIN, ADMIN_PASSWORD_ENV, SetupLinkUsed, UserError
 
 
 def add_routes(router: APIRouter, ui: UI) -> None:
@@ -100,12 +100,14 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         token = str(form.get("token") or "")
         name = str(form.get("username") or "").strip()
         password = str(form.get("password") or "")
-        error = None
+        error, status = None, 400
         if password != str(form.get("confirm") or ""):
             error = "The two passwords differ."
         else:
             try:
                 user = await run_in_threadpool(ui.users.complete_setup, token, name, password)
+            except SetupLinkUsed as exc:  # expired, used, or another request won the race
+                error, status = str(exc), 410
             except UserError as exc:
                 error = str(exc)
         if error is not None:
@@ -113,7 +115,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
                 request,
                 "setup.html",
                 None,
-                status_code=400,
+                status_code=status,
                 token=token,
                 valid=ui.users.setup_token_valid(token),
                 done=ui.users.count() > 0,
