@@ -20,8 +20,8 @@ from rich.table import Table
 
 from relayflow.config import Config
 from relayflow.console import AsJson, Home, console, fail, print_json, when
-from relayflow.store.data_stores import list_stores
 from relayflow.datastores.store import DataStoreError, DataStores
+from relayflow.store.data_stores import list_stores
 
 Store = Annotated[str, typer.Argument(help="The data store, e.g. signups")]
 Key = Annotated[str, typer.Argument(help="The key")]

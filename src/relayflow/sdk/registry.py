@@ -66,9 +66,11 @@ def discover() -> Registry:
     return _registry
 
 
-def _build() -> Registry:
-    import relayflow.apps as builtin
+BUILTIN = "relayflow.apps"  # the folder of apps that ship with relayflow
 
+
+def _build() -> Registry:
+    builtin = importlib.import_module(BUILTIN)
     broken: dict[str, str] = {}
     apps: dict[str, App] = {}
     for name in _app_modules(builtin):
