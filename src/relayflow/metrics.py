@@ -9,6 +9,12 @@ registry = CollectorRegistry()
 events_ingested = Counter(
     "relayflow_events_ingested", "Events accepted and committed", ["trigger"], registry=registry
 )
+deliveries_skipped = Counter(
+    "relayflow_deliveries_skipped",
+    "Signed deliveries that started no run: duplicate, ignored (type not subscribed), refused",
+    ["outcome"],
+    registry=registry,
+)
 hook_rejected = Counter(
     "relayflow_hook_rejected",
     "Webhook requests refused, by HTTP status",

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -31,9 +32,10 @@ from relayflow.engine.responses import Responses
 from relayflow.engine.runner import Runner
 from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
-from relayflow.sdk import HttpResponse
+from relayflow.jsoncodec import dumps
+from relayflow.sdk import HttpResponse, Received
 from relayflow.steps.base import Accounts, StepServices
-from relayflow.store import history
+from relayflow.store import deliveries, history
 from relayflow.store.control import control_batch
 from relayflow.store.database import Database
 from relayflow.store.listener import Listener
@@ -46,6 +48,17 @@ from relayflow.triggers.schedule import Scheduler
 from relayflow.workflows import Workflows
 
 log = logging.getLogger(__name__)
+
+REFUSALS_LOGGED_PER_SECOND = 10  # per workflow and process; /metrics counts every one
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What one signed delivery came to: the runs it started, and the rest."""
+
+    runs: list[NewRun]
+    duplicates: int
+    ignored: int
 
 
 def _owner_id(role: str) -> str:
@@ -80,6 +93,7 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         self.listener: Listener | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._refusals: dict[str, tuple[int, int]] = {}  # workflow -> (second, logged)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.upgrade)
@@ -157,9 +171,17 @@ class Runtime:
                     self.worker.wake()
                 if time.monotonic() - tidied > 60:
                     tidied = time.monotonic()
-                    await self.writer.write(Batch([purge_old_answers()]))
+                    await self._tidy()
             except Exception:  # noqa: BLE001 - keep serving the last good catalog
                 log.exception("reloading workflows failed")
+
+    async def _tidy(self) -> None:
+        """Drop what nobody needs any more: uncollected answers, expired delivery keys,
+        log rows beyond each workflow's newest."""
+        logged = await asyncio.to_thread(deliveries.logged_workflows, self.db)
+        statements = [purge_old_answers(), deliveries.purge()]
+        statements += [deliveries.trim_log(workflow_id) for workflow_id in logged]
+        await self.writer.write(Batch(statements))
 
     # Creating runs ----------------------------------------------------------------------
 
@@ -170,24 +192,82 @@ class Runtime:
         *,
         trigger: str = "http",
         response: asyncio.Future[HttpResponse | None] | None = None,
-    ) -> NewRun:
+        key: str | None = None,
+        window: float = 0.0,
+    ) -> NewRun | None:
         """Commit an event and its run; returns once both are durable.
 
         With `response`, a step calling http.respond resolves that future (None when the
-        run ends without responding).
+        run ends without responding). With an idempotency `key`, nothing is stored when
+        the key was seen within `window` seconds, and the answer is None.
         """
         new = NewRun.of(workflow.id, workflow.current_version, orjson.dumps(event).decode())
         if response is not None:
             self.responses.wait_for(new.run_id, response)
+        batch = (
+            Batch(new.statements(), notify=True)
+            if key is None
+            else deliveries.ingest_keyed([deliveries.Keyed(new, key, window)])
+        )
         try:
-            await self.writer.write(Batch(new.statements(), notify=True))
+            started = await self.writer.write(batch)
         except BaseException:
             self.responses.forget(new.run_id)
             raise
+        if key is not None and not started[0]:
+            self.responses.forget(new.run_id)
+            metrics.deliveries_skipped.labels("duplicate").inc()
+            return None
         metrics.events_ingested.labels(trigger).inc()
         if self.worker is not None:
             self.worker.wake()
         return new
+
+    async def ingest_delivery(
+        self, workflow: WorkflowRow, received: Received, window: float, trigger: str
+    ) -> DeliveryOutcome:
+        """Commit the runs of a verified delivery's wanted events, each unless its key was
+        seen within `window` seconds; events of types not subscribed are only logged."""
+        keyed: list[deliveries.Keyed] = []
+        ignored = []
+        for item in received.events:
+            if not item.wanted:
+                reason = f"type {item.type!r} is not one the workflow subscribed to"
+                ignored.append(
+                    deliveries.log_entry(workflow.id, "ignored", reason, item.key, item.type)
+                )
+                continue
+            context = {k: v for k, v in (("type", item.type), ("delivery_key", item.key)) if v}
+            context.update(item.context)
+            new = NewRun.of(
+                workflow.id,
+                workflow.current_version,
+                dumps(item.event),
+                context=dumps(context) if context else None,
+            )
+            keyed.append(deliveries.Keyed(new, item.key, window, item.type))
+        started: list[bool] = []
+        if keyed or ignored:
+            started = await self.writer.write(deliveries.ingest_keyed(keyed, also=ignored))
+        runs = [item.run for item, new in zip(keyed, started, strict=True) if new]
+        metrics.events_ingested.labels(trigger).inc(len(runs))
+        for outcome, count in (("duplicate", len(keyed) - len(runs)), ("ignored", len(ignored))):
+            if count:
+                metrics.deliveries_skipped.labels(outcome).inc(count)
+        if runs and self.worker is not None:
+            self.worker.wake()
+        return DeliveryOutcome(runs, len(keyed) - len(runs), len(ignored))
+
+    async def log_refusal(self, workflow_id: str, reason: str) -> None:
+        """Remember why a delivery was refused (a few a second per workflow; a flood of
+        bad deliveries must not fill the database)."""
+        metrics.deliveries_skipped.labels("refused").inc()
+        second = int(time.time())
+        last, logged = self._refusals.get(workflow_id, (second, 0))
+        logged = logged + 1 if last == second else 1
+        self._refusals[workflow_id] = (second, logged)
+        if logged <= REFUSALS_LOGGED_PER_SECOND:
+            await self.writer.write(Batch([deliveries.log_entry(workflow_id, "refused", reason)]))
 
     async def fire_tick(self, workflow_id: str, tick: float, missed: int, event: dict) -> bool:
         row = self.catalog.workflows[workflow_id]

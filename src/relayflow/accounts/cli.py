@@ -117,11 +117,14 @@ def add(
     if as_json:
         print_json(account.public())
         return
-    shown = ", ".join(f"{k} {v}" for k, v in account.fields.items())
-    secrets = ", ".join(account.secrets_set) or "no secrets"
+    shown = [f"{k} {v}" for k, v in account.fields.items()]
+    if account.secrets_set:
+        shown.append(f"{', '.join(account.secrets_set)} stored encrypted")
+    check = (
+        f" Check it with: relayflow accounts test {account.name}" if spec.test_connection else ""
+    )
     console.print(
-        f"added {spec.title} account [bold]{account.name}[/] ({shown}; {secrets} stored "
-        f"encrypted). Check it with: relayflow accounts test {account.name}",
+        f"added {spec.title} account [bold]{account.name}[/] ({'; '.join(shown)}).{check}",
         highlight=False,
     )
 

@@ -31,6 +31,7 @@ class _Connected:
     value: Any
     secrets: list[str]
     checked_at: float
+    values: dict[str, Any]  # the account's fields, secrets included
 
 
 class AccountResolver:
@@ -42,10 +43,23 @@ class AccountResolver:
         self._cache: dict[str, _Connected] = {}
 
     def resolve(self, name: str, app: str) -> tuple[Any, list[str]]:
+        connected = self._current(name, app)
+        self._belongs(name, connected, app)
+        return connected.value, list(connected.secrets)
+
+    def fields(self, name: str, app: str | None = None) -> tuple[dict[str, Any], list[str]]:
+        """An account's fields, secrets included (a code step's `$auth`, a source's signing
+        secret), and the secrets to redact; `app`, when given, must be the account's app."""
+        connected = self._current(name, app or "APP")
+        if app is not None:
+            self._belongs(name, connected, app)
+        return dict(connected.values), list(connected.secrets)
+
+    def _current(self, name: str, app: str) -> _Connected:
         now = time.monotonic()
         cached = self._cache.get(name)
         if cached is not None and now - cached.checked_at < RECHECK_SECONDS:
-            return self._belongs(name, cached, app)
+            return cached
         current = self.store.updated_at(name)
         if current is None:
             self._drop(name)
@@ -55,20 +69,11 @@ class AccountResolver:
             )
         if cached is not None and (cached.app, cached.updated_at) == current:
             cached.checked_at = now
-            return self._belongs(name, cached, app)
+            return cached
         connected = self._connect(name, now)
         self._drop(name)
         self._cache[name] = connected
-        return self._belongs(name, connected, app)
-
-    def fields(self, name: str) -> tuple[dict[str, Any], list[str]]:
-        """An account's fields, secrets included (a code step's `$auth`), and the secrets
-        to redact from what the step records."""
-        try:
-            account = self.store.get(name)
-        except AccountError as exc:
-            raise StepError(exc.message, retryable=False) from None
-        return account.values(), [str(v) for v in account.secrets.values() if v]
+        return connected
 
     def _connect(self, name: str, now: float) -> _Connected:
         try:
@@ -88,18 +93,17 @@ class AccountResolver:
             raise StepError(f"account {name!r} cannot be used: {exc}", retryable=False) from None
         secret_names = {f.name for f in spec.account_fields if f.secret}
         secrets = [str(v) for k, v in values.items() if k in secret_names and v]
-        return _Connected(account.app, account.updated_at, value, secrets, now)
+        return _Connected(account.app, account.updated_at, value, secrets, now, values)
 
-    def _belongs(self, name: str, connected: _Connected, app: str) -> tuple[Any, list[str]]:
+    def _belongs(self, name: str, connected: _Connected, app: str) -> None:
         if connected.app != app:
             owner = self.store.apps.get(connected.app)
             title = owner.title if owner else connected.app
             raise StepError(
-                f"account {name!r} is a {title} account ({connected.app}), but this step uses"
-                f" a {app} action; choose a {app} account or change the step's `uses:`",
+                f"account {name!r} is a {title} account ({connected.app}), not a {app} account;"
+                f" choose a {app} account or change `uses:`",
                 retryable=False,
             )
-        return connected.value, list(connected.secrets)
 
     def _drop(self, name: str) -> None:
         """Forget an account's object, closing it once the uploads it holds are sent."""

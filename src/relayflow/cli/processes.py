@@ -77,30 +77,48 @@ def _examples_folder() -> Path | None:
     return None
 
 
+# Accounts the demo's signed sources use; their secrets are for the demo only.
+DEMO_ACCOUNTS = {
+    "shopify-demo": (
+        "shopify",
+        {"shop": "relayflow-demo.myshopify.com", "webhook_secret": "demo-shopify-secret"},
+    ),
+    "stripe-demo": ("stripe", {"webhook_secret": "whsec_demo_stripe_secret"}),
+    "segment-demo": ("segment", {"webhook_secret": "demo-segment-secret"}),
+}
+DEMO_SAMPLES = (  # (source, path it is served at by examples/)
+    ("shopify.new_order", "shopify/orders"),
+    ("stripe.new_event", "stripe"),
+    ("segment.new_call", "segment"),
+)
+
+
 def _start_demo(config: Config, host: str, port: int, sandbox_port: int) -> None:
     """The first-run experience: sandbox + demo account + example workflows + a curl line."""
     from relayflow.accounts.store import AccountStore
     from relayflow.model.loader import WorkflowFileError, load_paths
     from relayflow.sandbox import SandboxServer
-    from relayflow.store.workflows import deploy as deploy_workflow
+    from relayflow.workflows import Workflows
 
     sandbox = SandboxServer(port=sandbox_port, db_path=config.home / "sandbox.db").start()
     db = _database(config)
-    AccountStore(db, config).add(
+    accounts = AccountStore(db, config)
+    accounts.add(
         "clevertap",
         "clevertap-demo",
         {"account_id": sandbox.account_id, "passcode": sandbox.passcode, "endpoint": sandbox.url},
         replace=True,
     )
+    for name, (app_key, fields) in DEMO_ACCOUNTS.items():
+        accounts.add(app_key, name, fields, replace=True)
     folder = _examples_folder()
     deployed = []
     if folder is not None:
         try:
-            for item in load_paths([folder]):
-                deploy_workflow(db, item.workflow, item.source)
-                deployed.append(item.workflow.name)
+            loaded = load_paths([folder])
         except WorkflowFileError as exc:
             fail(f"the examples did not validate:\n{exc}")
+        deployed = [result.name for result in Workflows(db).deploy(loaded)]
     console.print(
         f"[bold]demo[/]: CleverTap sandbox at {sandbox.url} (dashboard"
         f" {sandbox.dashboard_url}), account clevertap-demo connected to it"
@@ -119,6 +137,16 @@ def _start_demo(config: Config, host: str, port: int, sandbox_port: int) -> None
         soft_wrap=True,
     )
     console.print(f"  then: relayflow runs, and the profile at {sandbox.dashboard_url}")
+    console.print("  or send what Shopify, Stripe or Segment would, signed:", style="bold")
+    for source, path in DEMO_SAMPLES:
+        account = next(n for n, (a, _f) in DEMO_ACCOUNTS.items() if a == source.split(".")[0])
+        console.print(
+            f"  relayflow send-sample {source} --account {account}"
+            f" --to http://{host}:{port}/hooks/{path}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command(rich_help_panel="Run relayflow")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from relayflow.expressions import Evaluator, compile_value
 from relayflow.model.workflow import Workflow
-from relayflow.sdk import discover
+from relayflow.sdk import Source, discover
 from relayflow.steps import kind_of
 from relayflow.steps.base import Node
 
@@ -28,11 +29,29 @@ class CompiledWorkflow:
         self.workflow = workflow
         self.base_dir = base_dir
         self.registry = discover()
+        self.source: Source | None = None
+        self.source_inputs: Any = None
+        self.idempotency_key: Evaluator | None = None
+        self._compile_trigger()
         self.nodes: list[Node] = []
         self.emit(workflow.steps)
         for node in self.nodes:
             if node.next == -1:
                 node.next = len(self.nodes)
+
+    def _compile_trigger(self) -> None:
+        trigger = self.workflow.trigger
+        if trigger.source is not None:
+            self.source = self.registry.source(trigger.source.uses)
+            if self.source is None:
+                raise LookupError(
+                    f"workflow {self.name}: trigger.source uses {trigger.source.uses!r}, which"
+                    " this installation does not have"
+                )
+            self.source_inputs = self.source.inputs.model_validate(trigger.source.with_)
+        elif trigger.http is not None and trigger.http.idempotency_key is not None:
+            where = "trigger.http.idempotency_key"
+            self.idempotency_key = compile_value(trigger.http.idempotency_key, where)
 
     @property
     def name(self) -> str:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from relayflow.model.workflow import Workflow
 from relayflow.sdk import discover
 from relayflow.steps import kind_of
-from relayflow.steps.base import Check
+from relayflow.steps.base import Check, check_value
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,52 @@ def parse_workflow(source: str, file: str = "<text>") -> LoadedWorkflow:
             problems.append(Problem(file, _line_for(lines, loc), _show(loc), message))
         raise WorkflowFileError(problems) from None
     base_dir = Path(file).parent if file not in ("<text>", "request") else None
-    problems = check_steps(workflow, lines, file, base_dir)
+    problems = check_trigger(workflow, lines, file) + check_steps(workflow, lines, file, base_dir)
     if problems:
         raise WorkflowFileError(problems)
     return LoadedWorkflow(workflow, source, file)
+
+
+def check_trigger(workflow: Workflow, lines: dict[tuple, int], file: str) -> list[Problem]:
+    """What the trigger model cannot check alone: the source exists and its inputs fit,
+    expressions compile."""
+    problems: list[Problem] = []
+
+    def report(loc: tuple, message: str) -> None:
+        problems.append(Problem(file, _line_for(lines, loc), _show(loc), message))
+
+    trigger = workflow.trigger
+    if trigger.http is not None and trigger.http.idempotency_key is not None:
+        where = ("trigger", "http", "idempotency_key")
+        check_value(trigger.http.idempotency_key, _show(where), where, report)
+    if trigger.source is None:
+        return problems
+    here = ("trigger", "source")
+    registry = discover()
+    source = registry.source(trigger.source.uses)
+    if source is None:
+        app = trigger.source.uses.split(".")[0]
+        near = sorted(k for k in registry.sources if k.split(".")[0] == app)
+        hint = f"; {app} has: {', '.join(near)}" if near else ""
+        report(
+            (*here, "uses"),
+            f"no source named {trigger.source.uses!r}{hint} (see `relayflow sources`)",
+        )
+        return problems
+    if source.needs_account and not trigger.source.account:
+        report((*here, "account"), f"{source.key} needs the app's account: add `account: <name>`")
+    if source.kind == "webhook" and not trigger.source.path:
+        report((*here, "path"), f"{source.key} is a webhook: give the `path:` to serve it at")
+    try:
+        source.inputs.model_validate(trigger.source.with_)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = (*here, "with", *err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = f"{source.key} has no input {err['loc'][-1]!r}"
+            report(loc, message)
+    return problems
 
 
 def check_steps(

@@ -1,4 +1,4 @@
-"""Everything an app may import: the app, its account fields, actions and their context.
+"""Everything an app may import: the app, its account fields, actions, sources, signatures.
 
     from relayflow.sdk import ActionInputs, App, StepContext, action, field
 
@@ -16,13 +16,24 @@ Apps import only this package; the model, engine, server and CLI build on it. Se
 docs/writing-an-app.md for the whole recipe.
 """
 
-from relayflow.sdk import metrics
+from relayflow.sdk import metrics, signatures
 from relayflow.sdk.actions import Action, ActionInputs, action, field
 from relayflow.sdk.apps import AccountField, App
 from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
 from relayflow.sdk.registry import Registry, discover
+from relayflow.sdk.sources import (
+    Delivery,
+    Emitted,
+    Received,
+    Refused,
+    Signer,
+    Source,
+    SourceContext,
+    SourceInputs,
+    webhook_source,
+)
 
 __all__ = [
     "AccountField",
@@ -30,11 +41,19 @@ __all__ = [
     "ActionInputs",
     "App",
     "DataStoreAccess",
+    "Delivery",
+    "Emitted",
     "DataStoreError",
     "Duration",
     "HttpResponse",
+    "Received",
+    "Refused",
     "Registry",
     "Responder",
+    "Signer",
+    "Source",
+    "SourceContext",
+    "SourceInputs",
     "StepContext",
     "StepError",
     "action",
@@ -42,4 +61,6 @@ __all__ = [
     "field",
     "metrics",
     "parse_duration",
+    "signatures",
+    "webhook_source",
 ]

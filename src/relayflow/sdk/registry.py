@@ -17,9 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
+from typing import Any
 
-from relayflow.sdk.actions import DECLARED, Action
+from relayflow.sdk import actions as declared_actions
+from relayflow.sdk import sources as declared_sources
+from relayflow.sdk.actions import Action
 from relayflow.sdk.apps import App
+from relayflow.sdk.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +38,33 @@ class Registry:
     apps: dict[str, App] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # older action key -> current
+    sources: dict[str, Source] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)  # app module -> why it did not load
 
     def action(self, key: str) -> Action | None:
         """The action `key` (or an older name of it), or None."""
         return self.actions.get(key) or self.actions.get(self.aliases.get(key, ""))
 
+    def source(self, key: str) -> Source | None:
+        return self.sources.get(key)
+
     def search_actions(self, query: str = "") -> list[Action]:
         """Actions whose key, title, app or description contain every word of `query`."""
+        return self._search(self.actions.values(), query)
+
+    def search_sources(self, query: str = "") -> list[Source]:
+        """Sources whose key, title, app or description contain every word of `query`."""
+        return self._search(self.sources.values(), query)
+
+    def _search(self, items: Iterable[Any], query: str) -> list[Any]:
         words = query.lower().split()
         found = []
-        for act in self.actions.values():
-            app = self.apps.get(act.app)
-            text = f"{act.key} {act.title} {act.app} {app.title if app else ''} {act.description}"
-            if all(word in text.lower() for word in words):
-                found.append(act)
+        for item in items:
+            app = self.apps.get(item.app)
+            title = app.title if app else ""
+            text = f"{item.key} {item.title} {item.app} {title} {item.description}".lower()
+            if all(word in text for word in words):
+                found.append(item)
         return sorted(found, key=lambda a: a.key)
 
 
@@ -83,12 +99,13 @@ def _build() -> Registry:
         app = getattr(module, "APP", None)
         if isinstance(app, App):
             apps[app.key] = app
-    actions = dict(DECLARED)
+    actions = dict(declared_actions.DECLARED)
+    sources = dict(declared_sources.DECLARED)
     aliases = {old: act.key for act in actions.values() for old in act.aliases}
-    for act in actions.values():
-        if act.app not in apps:
-            log.warning("action %s belongs to no app (no APP named %r)", act.key, act.app)
-    return Registry(apps=apps, actions=actions, aliases=aliases, broken=broken)
+    for item in [*actions.values(), *sources.values()]:
+        if item.app not in apps:
+            log.warning("%s belongs to no app (no APP named %r)", item.key, item.app)
+    return Registry(apps=apps, actions=actions, aliases=aliases, sources=sources, broken=broken)
 
 
 def _app_modules(builtin: ModuleType) -> Iterable[str]:

@@ -1,8 +1,10 @@
 """`/hooks/<path>`: turn any HTTP request into an event, acknowledged once it is durable.
 
 Checks happen before anything is stored: unknown or paused path (404), bearer token
-(401), body size (413), JSON syntax and depth (400). Only then are the event and its run
-committed (grouped with other requests) and the 200 sent.
+(401), body size (413), a signature (401, `verify:` or an app's source), JSON syntax and
+depth (400). Only then are the event and its run committed (grouped with other requests)
+and the 200 sent; a delivery whose idempotency key was seen within its window is
+acknowledged and stores nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
+import logging
 import os
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,9 +25,12 @@ from relayflow import metrics
 from relayflow.engine import links
 from relayflow.model.workflow import HttpTrigger
 from relayflow.runtime import Runtime
-from relayflow.sdk import HttpResponse
+from relayflow.sdk import Delivery, HttpResponse, Refused
+from relayflow.store.workflows import WorkflowRow
+from relayflow.triggers.webhooks import http_event, receive_from_source, verify_http
 
 JSON_TYPES = ("application/json", "+json")
+log = logging.getLogger(__name__)
 
 
 class BadRequest(Exception):
@@ -136,6 +142,27 @@ def _fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _delivery(request: Request, path: str, raw: bytes) -> Delivery:
+    client = request.client
+    return Delivery(
+        method=request.method,
+        path="/" + path,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=_fields(parse_qsl(request.url.query, keep_blank_values=True)),
+        body=raw,
+        client_ip=request.headers.get("x-forwarded-for", client.host if client else None),
+        url=str(request.url),
+    )
+
+
+def _raw_body(raw: bytes) -> dict[str, str]:
+    """The exact bytes received: as text when they are UTF-8 (lossless), else base64."""
+    try:
+        return {"raw_body": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"raw_body_base64": base64.b64encode(raw).decode()}
+
+
 def make_hook_endpoint(runtime: Runtime):
     config = runtime.config
 
@@ -157,6 +184,8 @@ def make_hook_endpoint(runtime: Runtime):
                 },
             )
         compiled = runtime.catalog.compiled(workflow.id, workflow.current_version)
+        if compiled.workflow.trigger.source is not None:
+            return await _from_source(request, path, workflow, compiled)
         trigger = compiled.workflow.trigger.http
         assert trigger is not None
         if trigger.auth == "token":
@@ -166,9 +195,14 @@ def make_hook_endpoint(runtime: Runtime):
                 return _refuse(401, "this endpoint needs Authorization: Bearer <token>")
         try:
             raw = await _read_body(request, config.body_limit)
+            if trigger.verify is not None:
+                verify_http(trigger, _delivery(request, path, raw), runtime.accounts)
             body, extra = await _parse_body(request, raw, config.max_json_depth)
         except BadRequest as exc:
             return _refuse(exc.status, exc.message)
+        except Refused as exc:
+            await runtime.log_refusal(workflow.id, exc.reason)
+            return _refuse(exc.status, exc.reason)
         client = request.client
         event = {
             "method": request.method,
@@ -177,14 +211,26 @@ def make_hook_endpoint(runtime: Runtime):
             "headers": {k.lower(): v for k, v in request.headers.items()},
             "body": body,
             **extra,
+            **(_raw_body(raw) if trigger.raw_body else {}),
             "client_ip": request.headers.get("x-forwarded-for", client.host if client else None),
             "url": str(request.url),
         }
+        key = None
+        if compiled.idempotency_key is not None:
+            try:
+                key = http_event(compiled, event).key
+            except Refused as exc:
+                return _refuse(exc.status, exc.reason)
+        window = trigger.dedupe_window
         if trigger.respond == "immediately":
-            new = await runtime.ingest(workflow, event)
+            new = await runtime.ingest(workflow, event, key=key, window=window)
+            if new is None:
+                return JSONResponse({"ok": True, "duplicate": True, "key": key})
             return JSONResponse({"ok": True, "event_id": new.event_id, "run_id": new.run_id})
         waiting: asyncio.Future[HttpResponse | None] = asyncio.get_running_loop().create_future()
-        new = await runtime.ingest(workflow, event, response=waiting)
+        new = await runtime.ingest(workflow, event, response=waiting, key=key, window=window)
+        if new is None:
+            return JSONResponse({"ok": True, "duplicate": True, "key": key})
         try:
             answer = await _wait_for_answer(runtime, new.run_id, waiting, trigger.response_timeout)
         except TimeoutError:
@@ -208,6 +254,42 @@ def make_hook_endpoint(runtime: Runtime):
                 status_code=502,
             )
         return _to_response(answer)
+
+    async def _from_source(
+        request: Request, path: str, workflow: WorkflowRow, compiled: Any
+    ) -> Response:
+        """A delivery to an app's webhook source: verified, then deduplicated, then run."""
+        trigger = compiled.workflow.trigger.source
+        try:
+            raw = await _read_body(request, config.body_limit)
+        except BadRequest as exc:
+            return _refuse(exc.status, exc.message)
+        delivery = _delivery(request, path, raw)
+        try:
+            received = receive_from_source(compiled, trigger, delivery, runtime.accounts)
+        except Refused as exc:
+            await runtime.log_refusal(workflow.id, exc.reason)
+            return _refuse(exc.status, exc.reason)
+        except Exception as exc:  # noqa: BLE001 - the app retries; we say why and log it
+            log.exception("source %s could not read a delivery", compiled.source.key)
+            reason = f"{compiled.source.key} could not read this delivery: {exc!r}"
+            await runtime.log_refusal(workflow.id, reason)
+            return _refuse(500, reason)
+        outcome = await runtime.ingest_delivery(
+            workflow, received, trigger.dedupe_window, "source"
+        )
+        if received.response is not None:
+            return _to_response(received.response)
+        return JSONResponse(
+            {
+                "ok": True,
+                "accepted": len(outcome.runs),
+                "duplicates": outcome.duplicates,
+                "ignored": outcome.ignored,
+                "event_ids": [new.event_id for new in outcome.runs],
+                "run_ids": [new.run_id for new in outcome.runs],
+            }
+        )
 
     async def _run_link(request: Request, path: str) -> Response:
         parts = path.split("/")

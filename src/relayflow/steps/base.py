@@ -179,8 +179,10 @@ class Attempt:
 
 
 def trigger_context(run: Any, workflow: Any) -> dict[str, Any]:
-    """`steps.trigger.context`: the event's id and time, the run, the workflow."""
+    """`steps.trigger.context`: the event's id and time, the run, the workflow, and what
+    its trigger knew besides the payload (a source's topic, say)."""
     return {
+        **run.event_context,
         "id": run.event_id,
         "run_id": run.id,
         "ts": run.event_received_at,

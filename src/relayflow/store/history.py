@@ -105,9 +105,12 @@ def get_run(db: Database, run_id: str) -> dict[str, Any] | None:
         return None
     run = rows[0]
     run["test"] = bool(run["test"])
-    event = db.fetchone("SELECT payload, received_at FROM events WHERE id = ?", (run["event_id"],))
+    event = db.fetchone(
+        "SELECT payload, received_at, context FROM events WHERE id = ?", (run["event_id"],)
+    )
     run["event"] = loads(event[0]) if event else None
     run["event_received_at"] = event[1] if event else None
+    run["event_context"] = (loads(event[2]) if event else None) or {}
     steps = db.fetchdicts(
         "SELECT step_index, step_name, status, inputs, return_value, exports, logs, error,"
         " attempts, started_at, finished_at FROM step_results WHERE run_id = ?"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -25,7 +25,8 @@ from relayflow.store.writer import Batch
 Statement = tuple[str, tuple]
 
 INSERT_EVENT = (
-    "INSERT INTO events (id, workflow_id, received_at, payload, test) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO events (id, workflow_id, received_at, payload, test, context)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 INSERT_RUN = (
     "INSERT INTO runs (id, event_id, workflow_id, version, status, created_at, available_at,"
@@ -177,6 +178,7 @@ class NewRun:
     lease_expires: float | None = None
     replay_of: str | None = None
     new_event: bool = True
+    context: str | None = None  # JSON: what the trigger knew besides the payload
 
     @classmethod
     def of(cls, workflow_id: str, version: int, payload: str, **options: Any) -> NewRun:
@@ -196,6 +198,7 @@ class NewRun:
                         self.received_at,
                         self.payload,
                         int(self.test),
+                        self.context,
                     ),
                 )
             )
@@ -243,6 +246,7 @@ class ClaimedRun:
     event: dict[str, Any]
     event_received_at: float
     results: dict[int, dict[str, Any]]
+    event_context: dict[str, Any] = field(default_factory=dict)
 
 
 def claim_batch(
@@ -320,7 +324,7 @@ def load_runs(cur: Any, db: Database, run_ids: list[str]) -> list[ClaimedRun]:
     cur.execute(
         db.sql(
             "SELECT r.id, r.event_id, r.workflow_id, r.version, r.next_step, r.claims, r.test,"
-            " r.replay_of, r.created_at, e.payload, e.received_at FROM runs r"
+            " r.replay_of, r.created_at, e.payload, e.received_at, e.context FROM runs r"
             f" JOIN events e ON e.id = r.event_id WHERE r.id IN ({marks})"
         ),
         tuple(run_ids),
@@ -360,6 +364,7 @@ def load_runs(cur: Any, db: Database, run_ids: list[str]) -> list[ClaimedRun]:
             event=orjson.loads(row[9]),
             event_received_at=row[10],
             results=results.get(row[0], {}),
+            event_context=loads(row[11]) or {},
         )
         for row in rows
     ]

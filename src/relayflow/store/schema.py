@@ -53,6 +53,8 @@ events = Table(
     Column("received_at", Float, nullable=False),
     Column("payload", Text, nullable=False),
     Column("test", Integer, nullable=False, default=0),
+    # What the trigger knew besides the payload (a source's topic, shop, delivery id), JSON.
+    Column("context", Text, nullable=True),
     Index("ix_events_workflow", "workflow_id", "received_at"),
 )
 
@@ -173,4 +175,33 @@ http_responses = Table(
     Column("headers", Text, nullable=False),
     Column("body", Text, nullable=True),
     Column("created_at", Float, nullable=False),
+)
+
+# Deliveries of signed webhooks (sources, and http triggers with an idempotency key): the
+# key of every accepted delivery until its dedupe window ends, so a repeat makes no run.
+# The row commits with the run it started.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("workflow_id", String(32), primary_key=True),
+    Column("key", String(500), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Index("ix_deliveries_expires", "expires_at"),
+)
+
+# What the last deliveries to a workflow's endpoint came to (accepted, duplicate, not
+# subscribed, refused and why), for the builder's trigger card; trimmed per workflow.
+delivery_log = Table(
+    "delivery_log",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("workflow_id", String(32), nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("outcome", String(16), nullable=False),  # accepted|duplicate|ignored|refused
+    Column("reason", Text, nullable=True),
+    Column("key", String(500), nullable=True),
+    Column("event_type", String(200), nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Index("ix_delivery_log_workflow", "workflow_id", "received_at"),
 )

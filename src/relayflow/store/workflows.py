@@ -76,7 +76,7 @@ def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = F
     workflow that only has drafts has `current_version` 0 and receives no events.
     """
     definition = dumps(workflow.model_dump(mode="json", by_alias=True))
-    path = workflow.trigger.http.path if workflow.trigger.http else None
+    path = workflow.trigger.hook_path
     now = time.time()
     with db.transaction(lock=DEPLOY_LOCK) as cur:
         cur.execute(db.sql(f"SELECT {_COLUMNS} FROM workflows WHERE name = ?"), (workflow.name,))
@@ -87,7 +87,8 @@ def deploy(db: Database, workflow: Workflow, source: str | None, draft: bool = F
             owner = cur.fetchone()
             if owner and owner[0] != workflow.name:
                 raise DeployError(
-                    f"{workflow.name}: trigger.http.path {path!r} is already used by workflow"
+                    f"{workflow.name}: trigger.{workflow.trigger.kind}.path {path!r} is already"
+                    " used by workflow"
                     f" {owner[0]!r}; pick another path or change that workflow first"
                 )
         if existing is None:
@@ -159,7 +160,7 @@ def _make_current(
         ),
         (
             version,
-            workflow.trigger.http.path if workflow.trigger.http else None,
+            workflow.trigger.hook_path,
             workflow.settings.concurrency,
             throttle.limit if throttle else None,
             throttle.per if throttle else None,
@@ -176,7 +177,7 @@ def rollback(db: Database, name: str, version: int) -> WorkflowRow:
     if row is None:
         raise KeyError(f"no workflow named {name!r}")
     workflow, _source = get_version(db, row.id, version)
-    path = workflow.trigger.http.path if workflow.trigger.http else None
+    path = workflow.trigger.hook_path
     with db.transaction(lock=DEPLOY_LOCK) as cur:
         if path:
             cur.execute(db.sql("SELECT name FROM workflows WHERE http_path = ?"), (path,))

@@ -1,4 +1,4 @@
-"""`/api/v1/actions` and `/api/v1/schedule-preview`: what the builder offers and checks."""
+"""`/api/v1/actions`, `/sources` and `/schedule-preview`: what the builder offers and checks."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ router = APIRouter(prefix="/api/v1", tags=["library"])
 @router.get("/actions", summary="The action library; q searches titles, apps and keys")
 def actions(q: str = "") -> list[dict[str, Any]]:
     return [a.schema() for a in discover().search_actions(q)]
+
+
+@router.get("/sources", summary="Sources apps provide; q searches titles, apps and keys")
+def sources(q: str = "") -> list[dict[str, Any]]:
+    return [s.schema() for s in discover().search_sources(q)]
 
 
 @router.get("/schedule-preview", summary="The next times a schedule fires")

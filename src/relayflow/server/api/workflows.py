@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from relayflow.runtime import Runtime
 from relayflow.server.api.deps import runtime_of, workflows_of
 from relayflow.store import history
+from relayflow.store.deliveries import recent_deliveries
+from relayflow.store.events import recent_events
 from relayflow.store.workflows import WorkflowRow
 from relayflow.workflows import Workflows
 
@@ -131,6 +133,20 @@ def stats(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, 
         "runs_24h": found.runs_24h,
         "errors_24h": found.errors_24h,
         "last_run": found.last_run,
+    }
+
+
+@router.get("/{name}/deliveries", summary="The last deliveries: runs started, and the rest")
+def deliveries(
+    name: str, limit: int = Query(20, ge=1, le=200), runtime: Runtime = Depends(runtime_of)
+) -> dict[str, Any]:
+    """Events received lately (each started a run), and deliveries that started none:
+    duplicates, types not subscribed, refusals with their reason."""
+    row = runtime.workflows.get(name)
+    return {
+        "name": name,
+        "accepted": recent_events(runtime.db, row.id, limit),
+        "skipped": recent_deliveries(runtime.db, row.id, limit),
     }
 
 
