@@ -164,6 +164,16 @@ class Source:
         signed = self.signer(raw, secret, now) if self.signer is not None else {}
         return raw, {"content-type": "application/json", **headers, **signed}
 
+    def sample_event(self) -> Any:
+        """What the sample delivery becomes as `steps.trigger.event` (for the builder's
+        data explorer and test runs before the first real delivery)."""
+        secret = "sample-secret"
+        body, headers = self.sample_delivery(secret, "", time.time())
+        delivery = Delivery("POST", "/sample", {k.lower(): v for k, v in headers.items()}, {}, body)
+        account = {self.secret_field: secret} if self.secret_field else {}
+        received = self.receive(delivery, SourceContext(self.inputs(), account))
+        return received.events[0].event if received.events else self.sample
+
     def schema(self) -> dict[str, Any]:
         return {
             "key": self.key,

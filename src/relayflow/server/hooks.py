@@ -258,38 +258,18 @@ def make_hook_endpoint(runtime: Runtime):
     async def _from_source(
         request: Request, path: str, workflow: WorkflowRow, compiled: Any
     ) -> Response:
-        """A delivery to an app's webhook source: verified, then deduplicated, then run."""
-        trigger = compiled.workflow.trigger.source
         try:
             raw = await _read_body(request, config.body_limit)
         except BadRequest as exc:
             return _refuse(exc.status, exc.message)
-        delivery = _delivery(request, path, raw)
-        try:
-            received = receive_from_source(compiled, trigger, delivery, runtime.accounts)
-        except Refused as exc:
-            await runtime.log_refusal(workflow.id, exc.reason)
-            return _refuse(exc.status, exc.reason)
-        except Exception as exc:  # noqa: BLE001 - the app retries; we say why and log it
-            log.exception("source %s could not read a delivery", compiled.source.key)
-            reason = f"{compiled.source.key} could not read this delivery: {exc!r}"
-            await runtime.log_refusal(workflow.id, reason)
-            return _refuse(500, reason)
-        outcome = await runtime.ingest_delivery(
-            workflow, received, trigger.dedupe_window, "source"
+        status, answer = await accept_source_delivery(
+            runtime, workflow, compiled, _delivery(request, path, raw)
         )
-        if received.response is not None:
-            return _to_response(received.response)
-        return JSONResponse(
-            {
-                "ok": True,
-                "accepted": len(outcome.runs),
-                "duplicates": outcome.duplicates,
-                "ignored": outcome.ignored,
-                "event_ids": [new.event_id for new in outcome.runs],
-                "run_ids": [new.run_id for new in outcome.runs],
-            }
-        )
+        if isinstance(answer, HttpResponse):
+            return _to_response(answer)
+        if status >= 400:
+            return _refuse(status, answer["error"])
+        return JSONResponse(answer, status_code=status)
 
     async def _run_link(request: Request, path: str) -> Response:
         parts = path.split("/")
@@ -304,6 +284,38 @@ def make_hook_endpoint(runtime: Runtime):
         return JSONResponse({"ok": True, "run_id": run_id, "action": action})
 
     return hook
+
+
+async def accept_source_delivery(
+    runtime: Runtime, workflow: WorkflowRow, compiled: Any, delivery: Delivery
+) -> tuple[int, dict[str, Any] | HttpResponse]:
+    """A delivery to an app's webhook source: verified, then deduplicated, then run.
+
+    The answer is (status, JSON body), or the app's own HttpResponse when its source
+    gives one; a refused delivery is (4xx/5xx, {"error": reason}) and stores no event.
+    """
+    trigger = compiled.workflow.trigger.source
+    try:
+        received = receive_from_source(compiled, trigger, delivery, runtime.accounts)
+    except Refused as exc:
+        await runtime.log_refusal(workflow.id, exc.reason)
+        return exc.status, {"error": exc.reason}
+    except Exception as exc:  # noqa: BLE001 - the app retries; we say why and log it
+        log.exception("source %s could not read a delivery", compiled.source.key)
+        reason = f"{compiled.source.key} could not read this delivery: {exc!r}"
+        await runtime.log_refusal(workflow.id, reason)
+        return 500, {"error": reason}
+    outcome = await runtime.ingest_delivery(workflow, received, trigger.dedupe_window, "source")
+    if received.response is not None:
+        return received.response.status, received.response
+    return 200, {
+        "ok": True,
+        "accepted": len(outcome.runs),
+        "duplicates": outcome.duplicates,
+        "ignored": outcome.ignored,
+        "event_ids": [new.event_id for new in outcome.runs],
+        "run_ids": [new.run_id for new in outcome.runs],
+    }
 
 
 async def _wait_for_answer(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 import yaml
@@ -9,7 +11,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from relayflow.runtime import Runtime
+from relayflow.sdk import Delivery
 from relayflow.server.api.deps import runtime_of, workflows_of
+from relayflow.server.hooks import accept_source_delivery
 from relayflow.store import history
 from relayflow.store.deliveries import recent_deliveries
 from relayflow.store.events import recent_events
@@ -148,6 +152,35 @@ def deliveries(
         "accepted": recent_events(runtime.db, row.id, limit),
         "skipped": recent_deliveries(runtime.db, row.id, limit),
     }
+
+
+@router.post("/{name}/send-sample", summary="Deliver the source's sample, signed by its account")
+async def send_sample(name: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+    """What the app would send, signed with the account's secret, through the same checks
+    as a real delivery; the answer is what the app would get back."""
+    row = runtime.workflows.get(name)
+    if not row.current_version or not row.http_path:
+        raise HTTPException(409, f"{name} is not deployed with a webhook source yet; deploy it")
+    compiled = runtime.catalog.compiled(row.id, row.current_version)
+    trigger, source = compiled.workflow.trigger.source, compiled.source
+    if trigger is None or source is None:
+        raise HTTPException(409, f"{name}'s trigger is not an app's source")
+    fields = runtime.accounts.fields(trigger.account, source.app)[0] if trigger.account else {}
+    secret = str(fields.get(source.secret_field or "") or "")
+    if not secret:
+        raise HTTPException(409, f"account {trigger.account!r} has no {source.secret_field}")
+    body, headers = source.sample_delivery(secret, uuid.uuid4().hex[:12], time.time())
+    delivery = Delivery(
+        "POST",
+        f"/{row.http_path}",
+        {k.lower(): v for k, v in headers.items()},
+        {},
+        body,
+        client_ip="relayflow sample",
+    )
+    status, answer = await accept_source_delivery(runtime, row, compiled, delivery)
+    shown = answer if isinstance(answer, dict) else {"status": answer.status, "body": answer.body}
+    return {"status": status, **shown}
 
 
 @router.post("/{name}/rollback", summary="Make an earlier version current")

@@ -61,6 +61,10 @@ def workflow_listings(db: Database) -> list[WorkflowListing]:
 def describe_trigger(trigger: dict[str, Any]) -> str:
     if trigger.get("http"):
         return f"HTTP /hooks/{trigger['http'].get('path', '')}"
+    source = trigger.get("source")
+    if source:
+        where = f" at /hooks/{source['path']}" if source.get("path") else ""
+        return f"{source.get('uses', '')}{where}"
     schedule = trigger.get("schedule")
     if schedule:
         zone = schedule.get("timezone") or "UTC"

@@ -33,6 +33,9 @@ SAMPLE_BODY = {
 
 def sample_event(definition: dict[str, Any]) -> dict[str, Any]:
     trigger = definition.get("trigger") or {}
+    source = discover().source((trigger.get("source") or {}).get("uses") or "")
+    if source is not None:
+        return source.sample_event()
     if trigger.get("http"):
         path = trigger["http"].get("path") or "signup"
         return {
@@ -139,6 +142,10 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             "recent_events": recent_events(db, row.id) if row else [],
             "public_url": public_url(request),
             "actions": [a.schema() for a in discover().search_actions()],
+            "sources": [
+                {**s.schema(), "sample_event": s.sample_event()}
+                for s in discover().search_sources()
+            ],
             "accounts": accounts,
             "apps": apps,
         }

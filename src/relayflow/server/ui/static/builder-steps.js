@@ -358,5 +358,5 @@ window.relayflow.builderParts.steps = function (B) {
     }
   }
 
-  return { renderSteps, newStep, kindOf };
+  return { renderSteps, newStep, kindOf, inputField, accountPicker };
 };

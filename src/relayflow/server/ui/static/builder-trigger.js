@@ -1,5 +1,6 @@
-// The builder's trigger card: webhook, schedule or manual; the test event and the last
-// events received; sending the test event to the deployed webhook.
+// The builder's trigger card: webhook, an app's source, schedule or manual; the test event
+// and the last events received; sending the test event (or a signed sample) to the
+// deployed workflow.
 "use strict";
 
 window.relayflow.builderParts = window.relayflow.builderParts || {};
@@ -7,13 +8,24 @@ window.relayflow.builderParts.trigger = function (B) {
   const { api, el, toast, busy, json, localTimes, copy } = window.relayflow;
   const $ = (id) => document.getElementById(id);
 
+  const sources = Object.fromEntries((B.data.sources || []).map((s) => [s.key, s]));
+
   function triggerKind() {
-    return B.wf.trigger.http ? "http" : B.wf.trigger.schedule ? "schedule" : "manual";
+    const t = B.wf.trigger;
+    return t.http ? "http" : t.source ? "source" : t.schedule ? "schedule" : "manual";
   }
 
   function hookUrl() {
-    const path = (B.wf.trigger.http && B.wf.trigger.http.path) || "";
+    const t = B.wf.trigger;
+    const path = (t.http && t.http.path) || (t.source && t.source.path) || "";
     return `${B.data.public_url}/hooks/${path.replace(/^\/+/, "")}`;
+  }
+
+  function useSample(source) {
+    if (!source) return;
+    B.testEvent = structuredClone(source.sample_event);
+    B.saveTestEvent();
+    B.renderExplorer();
   }
 
   function renderTrigger() {
@@ -23,23 +35,29 @@ window.relayflow.builderParts.trigger = function (B) {
       "select",
       { id: "trigger-kind" },
       el("option", { value: "http", selected: kind === "http" }, "HTTP request (webhook)"),
+      el("option", { value: "source", selected: kind === "source", disabled: !Object.keys(sources).length }, "An app's event (Shopify, Stripe, Segment, …)"),
       el("option", { value: "schedule", selected: kind === "schedule" }, "Schedule"),
       el("option", { value: "manual", selected: kind === "manual" }, "Manual (test events only)")
     );
     kindSelect.addEventListener("change", () => {
       const value = kindSelect.value;
+      const first = Object.values(sources)[0];
       B.wf.trigger =
         value === "http"
           ? { http: { path: currentNameGuess() } }
-          : value === "schedule"
-            ? { schedule: { cron: "0 9 * * *", timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" } }
-            : { manual: {} };
+          : value === "source"
+            ? { source: { uses: first.key, path: first.app } }
+            : value === "schedule"
+              ? { schedule: { cron: "0 9 * * *", timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" } }
+              : { manual: {} };
+      if (value === "source") useSample(first);
       B.markDirty();
       renderTrigger();
       $("trigger-kind").focus();
     });
     const body = el("div", { class: "step-body" }, el("label", { for: "trigger-kind" }, "Starts when"), kindSelect);
     if (kind === "http") body.append(...httpFields());
+    if (kind === "source") body.append(...sourceFields());
     if (kind === "schedule") body.append(...scheduleFields());
     body.append(...testEventFields(kind));
     card.append(
@@ -99,6 +117,97 @@ window.relayflow.builderParts.trigger = function (B) {
       auth,
       tokenBox,
     ];
+  }
+
+  function sourceFields() {
+    const trigger = B.wf.trigger.source;
+    trigger.with = trigger.with || {};
+    const picker = el("select", { id: "trigger-source" });
+    const byApp = {};
+    for (const source of Object.values(sources)) (byApp[source.app] = byApp[source.app] || []).push(source);
+    for (const [app, list] of Object.entries(byApp)) {
+      const title = (B.data.apps.find((a) => a.key === app) || {}).title || app;
+      picker.append(el("optgroup", { label: title }, list.map((s) => el("option", { value: s.key, selected: s.key === trigger.uses }, s.title))));
+    }
+    if (!sources[trigger.uses]) picker.prepend(el("option", { value: trigger.uses, selected: true }, `${trigger.uses} (not installed)`));
+    picker.addEventListener("change", () => {
+      const chosen = sources[picker.value];
+      const before = sources[trigger.uses];
+      trigger.uses = picker.value;
+      trigger.with = {};
+      if (!chosen || !before || chosen.app !== before.app) delete trigger.account;
+      useSample(chosen);
+      B.markDirty();
+      renderTrigger();
+      $("trigger-source").focus();
+    });
+    const source = sources[trigger.uses];
+    const out = [el("label", { for: "trigger-source" }, "App and event"), picker];
+    if (!source) return out;
+    const appTitle = (B.data.apps.find((a) => a.key === source.app) || {}).title || source.app;
+    out.push(el("p", { class: "help" }, source.description, source.docs ? [" ", el("a", { href: source.docs, target: "_blank", rel: "noopener" }, "Docs")] : null));
+    if (source.needs_account) out.push(...B.accountPicker(trigger, { app: source.app }, "trigger-source"));
+    const path = el("input", { id: "trigger-path", value: trigger.path || "", required: true, autocomplete: "off" });
+    const url = el("input", { id: "hook-url", readonly: true, value: hookUrl() });
+    path.addEventListener("input", () => {
+      trigger.path = path.value.trim();
+      url.value = hookUrl();
+      B.markDirty();
+    });
+    const copyButton = el("button", { type: "button" }, "Copy");
+    copyButton.addEventListener("click", () => copy(url.value));
+    const field = (B.data.apps.find((a) => a.key === source.app) || { account_fields: [] }).account_fields.find((f) => f.name === source.secret_field);
+    out.push(
+      el("label", { for: "trigger-path" }, "Path"),
+      path,
+      el("label", { for: "hook-url" }, `URL to paste into ${appTitle}`),
+      el("div", { class: "copy-row" }, url, copyButton),
+      el("p", { class: "help", id: "source-secret-help" }, `${appTitle} signs every delivery; relayflow checks it with the account's ${field ? field.label : source.secret_field} before acknowledging it, and runs each event once even when ${appTitle} sends it again.`)
+    );
+    const required = new Set(source.inputs.required || []);
+    for (const [key, spec] of Object.entries(source.inputs.properties || {})) {
+      out.push(...B.inputField(trigger, key, spec, required.has(key), `trigger-in-${key}`));
+    }
+    if (B.data.exists) out.push(...deliveriesFields());
+    return out;
+  }
+
+  function deliveriesFields() {
+    const list = el("ul", { class: "events-list", id: "deliveries", "aria-labelledby": "deliveries-title" });
+    const status = el("p", { class: "help", role: "status", "aria-live": "polite" });
+    const empty = el("p", { class: "help" });
+    const send = el("button", { type: "button", id: "send-sample" }, "Send a signed sample delivery");
+    async function load() {
+      try {
+        const found = await api("GET", `workflows/${encodeURIComponent(B.name)}/deliveries`);
+        const rows = [
+          ...found.accepted.map((e) => ({ at: e.received_at, outcome: "accepted", text: describeEvent(e.payload) })),
+          ...found.skipped.map((d) => ({ at: d.received_at, outcome: d.outcome, text: d.reason || d.key || d.event_type || "" })),
+        ].sort((a, b) => b.at - a.at).slice(0, 12);
+        list.replaceChildren(...rows.map((r) => el("li", { class: `delivery ${r.outcome}` }, el("strong", {}, r.outcome), " ", el("span", {}, r.text), " ", el("time", { datetime: new Date(r.at * 1000).toISOString(), "data-local": true }, ""))));
+        empty.textContent = rows.length ? "" : "Nothing delivered yet.";
+        localTimes(list);
+      } catch (error) {
+        empty.textContent = error.message;
+      }
+    }
+    send.addEventListener("click", () =>
+      busy(send, async () => {
+        try {
+          const answer = await api("POST", `workflows/${encodeURIComponent(B.name)}/send-sample`);
+          status.replaceChildren(
+            answer.run_ids && answer.run_ids.length
+              ? el("span", { class: "success" }, "Sample accepted: ", el("a", { href: `/runs/${answer.run_ids[0]}` }, `run ${answer.run_ids[0]}`))
+              : el("span", { class: answer.status >= 400 ? "error" : "" }, answer.error || `accepted ${answer.accepted || 0}, duplicates ${answer.duplicates || 0}, not subscribed ${answer.ignored || 0}`)
+          );
+        } catch (error) {
+          status.replaceChildren(el("span", { class: "error" }, error.message));
+        }
+        await load();
+      })
+    );
+    load();
+    return [el("h3", { id: "deliveries-title" }, "Last deliveries"), el("div", { class: "test-row" }, send), status, empty, list];
   }
 
   let previewTimer = null;
