@@ -100,8 +100,8 @@ class AccountResolver:
             owner = self.store.apps.get(connected.app)
             title = owner.title if owner else connected.app
             raise StepError(
-                f"account {name!r} is a {title} account ({connected.app}), not a {app} account;"
-                f" choose a {app} account or change `uses:`",
+                f"account {name!r} is a {title} account ({connected.app}), but {app} needs one"
+                f" of its own; choose a {app} account or change `uses:`",
                 retryable=False,
             )
 
