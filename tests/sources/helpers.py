@@ -25,6 +25,7 @@ SECRETS = {
     "segment": "segment-shared-secret",
     "typeform": "typeform-webhook-secret",
     "standard": "whsec_" + base64.b64encode(b"standard-webhooks-key-32-bytes!!").decode(),
+    "github": "github-hook-secret",
 }
 
 ACCOUNTS = {  # app -> (account name, `relayflow accounts add` flags)
@@ -35,6 +36,7 @@ ACCOUNTS = {  # app -> (account name, `relayflow accounts add` flags)
     ),
     "segment": ("segment", ["--webhook-secret", SECRETS["segment"]]),
     "typeform": ("typeform", ["--webhook-secret", SECRETS["typeform"]]),
+    "webhooks": ("github-hooks", ["--webhook-secret", SECRETS["github"]]),
 }
 
 WORKFLOWS = {
@@ -94,6 +96,22 @@ steps:
   - name: raw
     uses: util.echo
     with: {value: "{{ steps.trigger.event.raw_body }}"}
+""",
+    "github-pushes": """\
+name: github-pushes
+trigger:
+  http:
+    path: github
+    verify:
+      scheme: hmac
+      account: github-hooks
+      header: X-Hub-Signature-256
+      prefix: "sha256="
+    idempotency_key: "{{ headers['x-github-delivery'] }}"
+steps:
+  - name: ref
+    uses: util.echo
+    with: {value: "{{ steps.trigger.event.body.ref }}"}
 """,
 }
 

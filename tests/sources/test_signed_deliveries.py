@@ -3,6 +3,8 @@ SQLite and on PostgreSQL. A refused delivery stores no event."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -184,3 +186,20 @@ def test_http_trigger_verifies_standard_webhooks_and_keeps_the_raw_body(
     forged = standard_headers(body, "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=", "m3")
     answer = post(url, body, forged)
     assert answer.status_code == 401 and "webhook-signature" in answer.json()["error"]
+
+
+def test_an_http_trigger_checks_an_hmac_header_with_an_accounts_secret(
+    installation: Relayflow,
+) -> None:
+    """GitHub's scheme (X-Hub-Signature-256: sha256=<hex>), which relayflow ships no source
+    for, with the secret kept in an account rather than the file."""
+    url = f"{installation.url}/hooks/github"
+    body = b'{"ref": "refs/heads/main", "after": "c0ffee"}'
+    digest = hmac.new(SECRETS["github"].encode(), body, hashlib.sha256).hexdigest()
+    headers = {"x-hub-signature-256": f"sha256={digest}", "x-github-delivery": "gh-1"}
+    assert post(url, body, headers).status_code == 200
+    assert post(url, body, headers).json()["duplicate"] is True
+    assert result(installation, "github-pushes") == "refs/heads/main"
+    wrong = post(url, body.replace(b"main", b"evil"), headers)
+    assert wrong.status_code == 401
+    assert "X-Hub-Signature-256 signature does not match" in wrong.json()["error"]

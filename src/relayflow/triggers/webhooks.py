@@ -51,7 +51,8 @@ def verify_http(trigger: HttpTrigger, delivery: Delivery, accounts: AccountField
                 f"the signing secret is not set: set the environment variable {name}", 503
             )
     else:
-        secret = str(_account(accounts, rule.account or "", None).get("webhook_secret") or "")
+        fields = _account(accounts, rule.account or "", None)
+        secret = str(fields.get("webhook_secret") or "")
         if not secret:
             raise Refused(f"account {rule.account!r} has no webhook_secret", status=503)
     if rule.scheme == "standard_webhooks":
