@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from attempts import FORK_BOMB, PRELUDE
 from process_table import wait_until_gone
 from relayflow.codestep import UNSAFE_OPT_IN, Isolation, Sandbox, detect
 
@@ -40,31 +41,23 @@ def marker() -> str:
 def test_the_pool_is_isolated_here(pool: Pool) -> None:
     isolation = pool.pool.isolation
     assert isolation is not None and isolation.available, isolation and isolation.problem
-    assert "bubblewrap" in isolation.describe()
+    assert isolation.status().startswith("isolated with bubblewrap")
 
 
-PEEK = code(
+PEEK = PRELUDE + code(
     """
-    import os
-
-    def attempt(action):
-        try:
-            return ["ok", repr(action())[:200]]
-        except OSError as exc:
-            return [type(exc).__name__, exc.strerror]
-
     def handler(pd):
         secret, owner = pd.inputs["secret"], pd.inputs["owner"]
         return {
             "uid": os.getuid(),
             "pid": os.getpid(),
             "processes": sorted(p for p in os.listdir("/proc") if p.isdigit()),
-            "read secret": attempt(lambda: open(secret).read()),
+            "read secret": attempt(lambda: read(secret)),
             "list its folder": attempt(lambda: os.listdir(os.path.dirname(secret))),
             "write beside it": attempt(lambda: open(secret + ".planted", "w").write("x")),
-            "owner environ": attempt(lambda: open(f"/proc/{owner}/environ").read()),
-            "kill owner": attempt(lambda: os.kill(owner, 0)),
-            "shadow": attempt(lambda: open("/etc/shadow").read()),
+            "owner environ": attempt(lambda: read(f"/proc/{owner}/environ")),
+            "kill owner": attempt(lambda: os.kill(owner, signal.SIGKILL)),
+            "shadow": attempt(lambda: read("/etc/shadow")),
             "write /usr": attempt(lambda: open("/usr/planted", "w").write("x")),
             "tmp": attempt(lambda: open("/tmp/mine", "w").write("scratch")),
             "cwd": os.getcwd(),
@@ -172,28 +165,8 @@ def test_what_a_step_leaves_running_ends_with_the_step(pool: Pool, leaver: str) 
 def test_a_fork_bomb_is_contained_and_cleared(fresh_pool) -> None:
     small = fresh_pool(size=1, max_processes=24)
     mark = marker()
-    result = small.run(
-        code(
-            f"""
-            import os, time
-
-            def handler(pd):
-                me, refused = os.getpid(), 0
-                deadline = time.monotonic() + 1.5
-                while time.monotonic() < deadline:   # every child forks on, too
-                    try:
-                        os.fork()
-                    except BlockingIOError:
-                        refused += 1
-                        time.sleep(0.01)
-                if os.getpid() != me:
-                    os.execv("/bin/sleep", ["sleep", "{mark}"])
-                return {{"refused": refused,
-                         "processes": len([p for p in os.listdir("/proc") if p.isdigit()])}}
-            """
-        ),
-        timeout=20,
-    )
+    event = {"body": {"mark": mark}}
+    result = small.run(FORK_BOMB, steps={"trigger": {"event": event}}, timeout=20)
     assert result.error is None, result.error
     assert result.return_value["refused"] > 0
     assert result.return_value["processes"] <= 1 + 24  # bubblewrap's init, and the allowance

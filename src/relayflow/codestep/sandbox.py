@@ -146,14 +146,16 @@ class Sandbox:
         return [*args, "--proc", "/proc", "--dev", "/dev"]
 
     def _shown(self, read_only: Iterable[str]) -> list[str]:
-        """Binds for `read_only`, masks over the hidden folders that a shown folder holds, and
-        the folders leading to them (created mode 0755: bwrap would make them 0700)."""
+        """Binds for `read_only`; masks over the hidden folders that a shown folder holds or
+        that hold one (a step's venv in the home); and the folders leading to them (mode
+        0755, or 0711 inside a mask: bwrap would make them 0700)."""
         shown = _outermost(p for p in map(os.path.abspath, read_only) if os.path.exists(p))
         shown = [p for p in shown if not _under(p, "/usr")]
         masks = [
             h
-            for h in self.hidden
-            if os.path.isdir(h) and any(_under(h, p) and h != p for p in [*shown, "/usr"])
+            for h in _outermost(self.hidden)
+            if os.path.isdir(h)
+            and any((_under(h, p) or _under(p, h)) and h != p for p in [*shown, "/usr"])
         ]
         mounts = sorted(
             [(p, "bind") for p in shown] + [(h, "mask") for h in masks],
@@ -164,10 +166,13 @@ class Sandbox:
         for n, (path, kind) in enumerate(mounts):
             earlier = mounts[:n]
             for parent in _ancestors(path):
-                exists = any(_under(parent, p) if k == "bind" else parent == p for p, k in earlier)
+                exists = any(
+                    _under(parent, p) if k == "bind" else parent == p for p, k in earlier
+                )
                 if parent not in made and not exists:
                     made.add(parent)
-                    args += ["--perms", "0755", "--dir", parent]
+                    masked = any(_under(parent, m) for m in masks)
+                    args += ["--perms", "0711" if masked else "0755", "--dir", parent]
             if kind == "bind":
                 args += ["--ro-bind", path, path]
             else:  # nothing to list, and nothing to read unless a bind below it is the way
@@ -225,10 +230,16 @@ class Isolation:
     def available(self) -> bool:
         return self.sandbox is not None
 
-    def describe(self) -> str:
+    def status(self, allow_unisolated: bool = False) -> str:
+        """What happens to code steps here, in one sentence."""
         if self.sandbox is not None:
             return f"isolated with {self.sandbox.describe()}"
-        return f"NOT isolated: {self.problem}"
+        if allow_unisolated:
+            return (
+                f"run WITHOUT isolation ({UNSAFE_OPT_IN} is set): {self.problem}; a code step"
+                " can read relayflow's home, key files and database"
+            )
+        return f"refused: {self.problem}; or set {UNSAFE_OPT_IN} to run them without isolation"
 
     def refusal(self) -> str:
         """The step error when code steps are refused for want of isolation."""
