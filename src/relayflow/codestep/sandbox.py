@@ -166,9 +166,7 @@ class Sandbox:
         for n, (path, kind) in enumerate(mounts):
             earlier = mounts[:n]
             for parent in _ancestors(path):
-                exists = any(
-                    _under(parent, p) if k == "bind" else parent == p for p, k in earlier
-                )
+                exists = any(_under(parent, p) if k == "bind" else parent == p for p, k in earlier)
                 if parent not in made and not exists:
                     made.add(parent)
                     masked = any(_under(parent, m) for m in masks)
