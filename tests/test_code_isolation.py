@@ -84,12 +84,17 @@ def platform() -> Iterator[Relayflow]:
         {"RELAYFLOW_CODE_MAX_PROCESSES": str(MAX_PROCESSES)},
     )
     inputs = f'{{home: "{home}"}}'
-    rf.deploy_text("attack", workflow("attack", ATTACK, with_=inputs))
-    requirements = "requirements: [six]\n"
-    rf.deploy_text("attack-reqs", workflow("attack-reqs", ATTACK, with_=inputs, extra=requirements))
-    rf.deploy_text("leaver", workflow("leaver", LEAVER, extra="settings: {code_timeout: 2s}\n"))
-    rf.deploy_text("bomb", workflow("bomb", FORK_BOMB, extra="settings: {code_timeout: 30s}\n"))
-    rf.deploy_text("plain", workflow("plain", PLAIN))
+    flows = home.parent / "flows"  # deployed in one go: one `relayflow deploy`, not five
+    flows.mkdir()
+    for name, text in {
+        "attack": workflow("attack", ATTACK, with_=inputs),
+        "attack-reqs": workflow("attack-reqs", ATTACK, with_=inputs, extra="requirements: [six]\n"),
+        "leaver": workflow("leaver", LEAVER, extra="settings: {code_timeout: 2s}\n"),
+        "bomb": workflow("bomb", FORK_BOMB, extra="settings: {code_timeout: 30s}\n"),
+        "plain": workflow("plain", PLAIN),
+    }.items():
+        (flows / f"{name}.yaml").write_text(text)
+    rf.cli("deploy", str(flows))
     # A connected account, so that secret.key exists to be stolen.
     rf.cli("accounts", "add", "clevertap", "ct", "--account-id", "A", "--passcode", "secret-pass")
     rf.start()

@@ -86,7 +86,8 @@ class Sandbox:
         self.bwrap = bwrap
         self.version = version
         self.as_root = os.geteuid() == 0 if as_root is None else as_root
-        self.hidden = [os.path.abspath(p) for p in hidden]  # masked if a shown folder holds them
+        # Masked where a shown folder holds them, or they hold one (a venv in the home).
+        self.hidden = [os.path.abspath(p) for p in hidden]
         self.tmp_mb = tmp_mb
         self.setpriv = setpriv or shutil.which("setpriv") or "/usr/bin/setpriv"
         self._uids = itertools.count()
