@@ -10,6 +10,10 @@ Calls CodePool directly (no engine, no database on the step path), with a warm p
     that has no process yet (it takes a warm spare).
 (d) a data-store round trip from a step (`ds.incr`) on SQLite, per call.
 
+Beside wall-clock times, CPU time per step: the pool's own process, and the code-step
+processes (with a sandbox: bubblewrap and the interpreter in it), read from /proc, which
+the noise of other work on the machine does not inflate as much.
+
 Goal: trivial-step overhead <= 1 ms p50 with a warm pool.
 
     .venv/bin/python bench/codestep.py [--size 2] [--calls 5000] [--seconds 3]
@@ -48,17 +52,47 @@ def request(source: str = TRIVIAL, workflow: str = "bench", event: dict | None =
                        workflow=workflow)  # fmt: skip
 
 
-async def latency(pool: CodePool, calls: int, event: dict | None) -> list[float]:
-    req = request(event=event)
+def processes_cpu(roots: list[int]) -> float:
+    """CPU seconds used so far by `roots` and every process below them."""
+    parents, cpu = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{name}/stat").read_bytes().rsplit(b") ", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(name)] = int(fields[1])
+        cpu[int(name)] = (int(fields[11]) + int(fields[12])) / tick
+    found, frontier = set(roots), set(roots)
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return sum(cpu.get(p, 0.0) for p in found)
+
+
+async def latency(
+    pool: CodePool, calls: int, event: dict | None, workflow: str
+) -> tuple[list[float], dict]:
+    """Wall-clock ms per step, and CPU µs per step (pool process, code-step processes).
+    Each phase has a workflow (so a process) of its own, which stays below `max_calls`."""
+    req = request(event=event, workflow=workflow)
     for _ in range(200):
         await pool.run(req)
+    workers = [w.pid for w in pool._workers if w.pid]
     times = []
+    own, theirs = time.process_time(), processes_cpu(workers)
     for _ in range(calls):
         started = time.perf_counter()
         result = await pool.run(req)
         times.append((time.perf_counter() - started) * 1000)
         assert result.error is None, result.error
-    return times
+    cpu = {
+        "pool_us": (time.process_time() - own) / calls * 1e6,
+        "code_processes_us": (processes_cpu(workers) - theirs) / calls * 1e6,
+    }
+    return times, cpu
 
 
 async def throughput(pool: CodePool, concurrency: int, seconds: float, workflows: int) -> float:
@@ -79,15 +113,20 @@ async def throughput(pool: CodePool, concurrency: int, seconds: float, workflows
     return done / (time.perf_counter() - started)
 
 
-async def cold(python: str, samples: int) -> list[float]:
-    times = []
+async def cold(pool: CodePool, samples: int) -> tuple[list[float], float]:
+    """Spawn → ready of a process as `pool` starts them (in its sandbox, if it has one):
+    wall-clock ms each, and the mean CPU ms its processes used to get there."""
+    make = getattr(pool, "_process", None)  # absent before code steps were sandboxed
+    times, cpu = [], 0.0
     for _ in range(samples):
-        worker = CodeProcess(python, 512, ("bench", 512, None))
+        key = (pool.python, 512, None)
+        worker = make(*key) if make else CodeProcess(*key)
         started = time.perf_counter()
         await worker.start()
         times.append((time.perf_counter() - started) * 1000)
+        cpu += processes_cpu([worker.pid])
         await worker.stop()
-    return times
+    return times, cpu / samples * 1000
 
 
 async def first_step_of_new_workflows(pool: CodePool, samples: int) -> list[float]:
@@ -134,6 +173,15 @@ def summary(times: list[float]) -> str:
     )
 
 
+def isolation_of(pool: CodePool) -> str:
+    isolation = getattr(pool, "isolation", None)  # absent before code steps were sandboxed
+    return isolation.status() if isolation is not None else "none (plain processes)"
+
+
+def cpu_summary(cpu: dict) -> str:
+    return f"pool {cpu['pool_us']:.0f} µs  code processes {cpu['code_processes_us']:.0f} µs"
+
+
 async def main(args: argparse.Namespace) -> dict:
     figures: dict = {"pool_size": args.size, "loop": args.loop, "cpus": os.cpu_count()}
     pool = CodePool(size=args.size)
@@ -141,18 +189,23 @@ async def main(args: argparse.Namespace) -> dict:
     await pool.start()
     figures["pool_start_ms"] = (time.perf_counter() - started) * 1000
     figures["max_workers"] = pool.max_workers
+    figures["isolation"] = isolation_of(pool)
     rows = [("pool", f"size {args.size} (spares), max {pool.max_workers} processes, {args.loop}")]
+    rows.append(("code-step isolation", figures["isolation"][:90]))
     try:
         log("latency, empty event")
-        empty = await latency(pool, args.calls, None)
+        empty, empty_cpu = await latency(pool, args.calls, None, "bench-empty")
         rows.append(("trivial step, empty event", summary(empty)))
+        rows.append(("  CPU per step", cpu_summary(empty_cpu)))
         log("latency, 2 KB event")
-        event = await latency(pool, args.calls, EVENT)
+        event, event_cpu = await latency(pool, args.calls, EVENT, "bench-event")
         rows.append((f"trivial step, {len(json.dumps(EVENT))} B event", summary(event)))
+        rows.append(("  CPU per step", cpu_summary(event_cpu)))
         figures["latency_ms"] = {
             "empty": {"p50": percentile(empty, 50), "p99": percentile(empty, 99)},
             "event_2kb": {"p50": percentile(event, 50), "p99": percentile(event, 99)},
         }
+        figures["cpu_per_step_us"] = {"empty": empty_cpu, "event_2kb": event_cpu}
         figures["throughput"] = {}
         for conc in [int(c) for c in args.concurrency.split(",")]:
             for workflows in sorted({1, conc}):
@@ -172,9 +225,11 @@ async def main(args: argparse.Namespace) -> dict:
     rows.append(("first step of a new workflow (takes a spare)", summary(first)))
     figures["first_step_ms_p50"] = percentile(first, 50)
     log("process start")
-    spawn = await cold(pool.python, 10)
+    spawn, spawn_cpu = await cold(fresh, 20)
     rows.append(("process start (spawn → ready)", summary(spawn)))
+    rows.append(("  CPU per process start", f"{spawn_cpu:.0f} ms"))
     figures["process_start_ms_p50"] = percentile(spawn, 50)
+    figures["process_start_cpu_ms"] = spawn_cpu
     log("data-store round trip from a step (SQLite)")
     store = await store_round_trips(args.size, min(args.calls, 2000))
     rows.append(("step doing ds.incr (SQLite)", summary(store)))

@@ -172,6 +172,16 @@ class Relayflow:
 
         return json.loads(self.cli("inspect", run_id, "--json").stdout)
 
+    def wait_finished(self, run_id: str, timeout: float = 60) -> dict[str, Any]:
+        """The run (as `inspect` shows it) once it is neither queued nor running."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.inspect(run_id)
+            if run["status"] not in ("queued", "running"):
+                return run
+            time.sleep(0.2)
+        raise AssertionError(f"run {run_id} did not finish in {timeout:g}s:\n{self.output()}")
+
     def wait_runs(self, count: int, status: str = "succeeded", timeout: float = 60) -> list[dict]:
         deadline = time.monotonic() + timeout
         found: list[dict] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import httpx
 
@@ -42,13 +41,7 @@ steps:
 
 def run_for(rf: Relayflow, body: dict) -> dict:
     run_id = httpx.post(f"{rf.url}/hooks/branching", json=body).json()["run_id"]
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        run = rf.inspect(run_id)
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish")
+    return rf.wait_finished(run_id, timeout=20)
 
 
 def test_filter_branches_switch_and_end(relayflow):

@@ -14,6 +14,10 @@ def default_home() -> Path:
     return Path(os.environ.get("RELAYFLOW_HOME") or Path.home() / ".relayflow")
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass
 class Config:
     """Settings shared by every relayflow process that works on one home folder or database."""
@@ -26,11 +30,23 @@ class Config:
     worker_capacity: int = 256
     exposed_env: frozenset[str] = field(default_factory=frozenset)
     public_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
+    # Code steps run sandboxed (bubblewrap); without one they are refused unless opted in.
+    unsafe_code_steps: bool = False
+    bwrap: str | None = None  # the bubblewrap program; None: `bwrap` on PATH
+    code_max_processes: int = 256  # per code-step process, threads included
+
+    @property
+    def private_paths(self) -> list[Path]:
+        """Folders no code step may see: the home, and the SQLite database's folder."""
+        paths = [self.home]
+        if self.database_url.startswith("sqlite:///"):
+            paths.append(Path(self.database_url[len("sqlite:///") :]).absolute().parent)
+        return paths
 
     @classmethod
     def load(cls, home: str | Path | None = None) -> Config:
         home_path = Path(home).expanduser() if home else default_home()
-        home_path.mkdir(parents=True, exist_ok=True)
+        home_path.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys and database
         url = os.environ.get("RELAYFLOW_DATABASE_URL") or f"sqlite:///{home_path / 'relayflow.db'}"
         exposed = os.environ.get("RELAYFLOW_EXPOSED_ENV", "")
         return cls(
@@ -40,6 +56,9 @@ class Config:
             lease_seconds=float(os.environ.get("RELAYFLOW_LEASE_SECONDS", 30)),
             exposed_env=frozenset(n.strip() for n in exposed.split(",") if n.strip()),
             public_url=os.environ.get("RELAYFLOW_PUBLIC_URL", f"http://127.0.0.1:{DEFAULT_PORT}"),
+            unsafe_code_steps=_flag("RELAYFLOW_UNSAFE_CODE_STEPS"),
+            bwrap=os.environ.get("RELAYFLOW_BWRAP") or None,
+            code_max_processes=int(os.environ.get("RELAYFLOW_CODE_MAX_PROCESSES", 256)),
         )
 
     @property

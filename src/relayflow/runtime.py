@@ -22,7 +22,7 @@ import orjson
 
 from relayflow import metrics
 from relayflow.accounts.resolver import AccountResolver
-from relayflow.codestep import CodePool
+from relayflow.codestep import CodePool, Isolation, detect
 from relayflow.config import Config
 from relayflow.datastores.store import DataStores
 from relayflow.engine.catalog import Catalog
@@ -88,6 +88,7 @@ class Runtime:
         self.stores = DataStores(self.db, self.writer)
         self.http: httpx.AsyncClient | None = None
         self.code: PooledCode | None = None
+        self._isolation: Isolation | None = None
         self.runner: Runner | None = None
         self.worker: Worker | None = None
         self.scheduler: Scheduler | None = None
@@ -100,10 +101,18 @@ class Runtime:
         self.writer.start()
         self.catalog.refresh()
         self.http = httpx.AsyncClient(follow_redirects=True, timeout=30)
+        isolation = await asyncio.to_thread(lambda: self.code_isolation)
+        if not isolation.available:
+            log.warning("code steps %s", isolation.status(self.config.unsafe_code_steps))
         # Processes start on the first code step, so servers without one never spawn any.
-        self.code = PooledCode(
-            CodePool(size=2, data_stores=self.stores.handle), self.config.home / "code-envs"
+        pool = CodePool(
+            size=2,
+            data_stores=self.stores.handle,
+            isolation=isolation,
+            allow_unisolated=self.config.unsafe_code_steps,
+            max_processes=self.config.code_max_processes,
         )
+        self.code = PooledCode(pool, self.config.home / "code-envs")
         services = StepServices(
             http=self.http,
             env={n: os.environ[n] for n in self.config.exposed_env if n in os.environ},
@@ -138,6 +147,18 @@ class Runtime:
         # collector's full passes, which otherwise stall the event loop (and p99) under load.
         gc.collect()
         gc.freeze()
+
+    @property
+    def code_isolation(self) -> Isolation:
+        """How code steps are isolated here, or why they cannot be (probed once, ~0.1 s)."""
+        if self._isolation is None:
+            self._isolation = detect(self.config.bwrap, hidden=self.config.private_paths)
+        return self._isolation
+
+    @property
+    def code_steps_status(self) -> str:
+        """Isolated, refused, or run without isolation: one sentence for people."""
+        return self.code_isolation.status(self.config.unsafe_code_steps)
 
     async def stop(self) -> None:
         if self.scheduler is not None:

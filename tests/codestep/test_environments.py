@@ -63,3 +63,29 @@ def test_pip_options_and_bad_requirements_are_refused() -> None:
     with pytest.raises(RequirementsError, match="not valid"):
         normalise(["six=="])
     assert normalise(["six", "# a comment", "", "six", "requests >= 2"]) == ["requests>=2", "six"]
+
+
+def test_packages_are_installed_from_wheels_only(env_cache: Path, tmp_path, monkeypatch) -> None:
+    """A source package's setup code would run in relayflow's process, outside the sandbox."""
+    import tarfile
+
+    built = tmp_path / "setup-ran"
+    source = tmp_path / "evil-1.0"
+    source.mkdir()
+    (source / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+    (source / "setup.py").write_text(
+        f"open({str(built)!r}, 'w').write('ran')\n"
+        "from setuptools import setup\nsetup(name='evil', version='1.0')\n"
+    )
+    index = tmp_path / "index"
+    index.mkdir()
+    with tarfile.open(index / "evil-1.0.tar.gz", "w:gz") as sdist:
+        sdist.add(source, arcname="evil-1.0")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    with pytest.raises(RequirementsError) as caught:
+        asyncio.run(ensure_environment(["evil==1.0"], env_cache))
+    assert "relayflow installs wheels only" in str(caught.value)
+    with pytest.raises(RequirementsError, match="names a URL"):
+        normalise([f"evil @ file://{index / 'evil-1.0.tar.gz'}"])
+    assert not built.exists()

@@ -8,6 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from process_table import assert_dead, descendants, wait_until_gone
 from relayflow.codestep.process import remove_stale_homes
 
 from .conftest import Pool
@@ -285,12 +286,28 @@ def test_sys_exit_is_a_step_error(pool: Pool) -> None:
 # Limits and broken processes ----------------------------------------------------------------
 
 
-def _pid(pool: Pool, workflow: str) -> int:
-    return pool.run("import os\ndef handler(pd):\n    return os.getpid()\n", workflow=workflow)
+# A token the process keeps across steps (in sandboxes every process is pid 2 of its own).
+IDENTITY = (
+    "import sys, uuid\n"
+    "def handler(pd):\n"
+    "    return sys.__dict__.setdefault('_test_identity', uuid.uuid4().hex)\n"
+)
+
+
+def _identity(pool: Pool, workflow: str) -> str:
+    return pool.run(IDENTITY, workflow=workflow).return_value
+
+
+def _host_pids(pool: Pool, workflow: str) -> set[int]:
+    """The host pids of `workflow`'s idle processes and of everything below them."""
+    workers = [w for w in pool.pool._workers if w.key[2] == workflow and w.pid]
+    return {p for w in workers for p in {w.pid, *descendants(w.pid)}}
 
 
 def test_timeout_kills_the_process_keeps_its_logs_and_replaces_it(pool: Pool) -> None:
-    before = _pid(pool, "slow").return_value
+    before = _identity(pool, "slow")
+    processes = _host_pids(pool, "slow")
+    assert len(processes) >= 2  # the sandbox and the interpreter in it
     started = time.monotonic()
     result = pool.run(
         "def handler(pd):\n    print('working')\n    while True:\n        pass\n",
@@ -301,9 +318,8 @@ def test_timeout_kills_the_process_keeps_its_logs_and_replaces_it(pool: Pool) ->
     assert result.error["name"] == "TimeoutError"
     assert result.error["message"] == "the code step was killed after 1s (time limit)"
     assert result.logs == ["working"]
-    after = _pid(pool, "slow").return_value
-    assert after != before
-    _assert_dead(before)
+    assert _identity(pool, "slow") != before
+    assert_dead(*processes)
 
 
 def test_memory_limit_fails_the_step_clearly(pool: Pool) -> None:
@@ -319,7 +335,7 @@ def test_memory_limit_fails_the_step_clearly(pool: Pool) -> None:
 
 
 def test_a_killed_process_fails_the_step_and_is_replaced(pool: Pool) -> None:
-    before = _pid(pool, "crash").return_value
+    before = _identity(pool, "crash")
     result = pool.run(
         "import os, signal\ndef handler(pd):\n    print('bye')\n    os.kill(os.getpid(), 9)\n",
         workflow="crash",
@@ -327,22 +343,21 @@ def test_a_killed_process_fails_the_step_and_is_replaced(pool: Pool) -> None:
     assert result.error["name"] == "CrashError"
     assert result.error["message"] == "the process crashed (exit code -9)"
     assert result.logs == ["bye"]
-    assert _pid(pool, "crash").return_value != before
+    assert _identity(pool, "crash") != before
     exited = pool.run("import os\ndef handler(pd):\n    os._exit(3)\n", workflow="crash")
     assert exited.error["message"] == "the process crashed (exit code 3)"
     assert pool.run("def handler(pd):\n    return 'ok'\n", workflow="crash").return_value == "ok"
 
 
-def test_timeout_also_ends_what_the_step_started(pool: Pool, tmp_path) -> None:
-    marker = tmp_path / "grandchild.pid"
+def test_timeout_also_ends_what_the_step_started(pool: Pool) -> None:
+    marker = f"{time.time_ns() % 10**6}.5"  # `sleep 123456.5`: findable in the host's /proc
     result = pool.run(
         code(
             f"""
             import subprocess, time
 
             def handler(pd):
-                child = subprocess.Popen(["sleep", "60"])
-                open({str(marker)!r}, "w").write(str(child.pid))
+                subprocess.Popen(["sleep", "{marker}"], start_new_session=True)
                 time.sleep(60)
             """
         ),
@@ -350,25 +365,7 @@ def test_timeout_also_ends_what_the_step_started(pool: Pool, tmp_path) -> None:
         workflow="grandchild",
     )
     assert result.error["name"] == "TimeoutError"
-    _assert_dead(int(marker.read_text()))
-
-
-def _assert_dead(pid: int) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        # A zombie awaiting its reaper counts as dead.
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().split(") ", 1)[1].startswith("Z"):
-                    return
-        except FileNotFoundError:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"process {pid} is still running")
+    assert wait_until_gone(f"sleep\0{marker}") == []
 
 
 # Isolation ---------------------------------------------------------------------------------
@@ -414,15 +411,15 @@ def test_the_process_has_a_clean_environment_and_no_inherited_files(
         "PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "TMPDIR",
         "MALLOC_ARENA_MAX", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
         "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+        "PWD",  # set by bubblewrap to the working folder
     }  # fmt: skip
     assert str(secret_file) not in str(result.return_value["fds"])
     assert env["HOME"] == result.return_value["cwd"]
 
 
 def test_workflows_never_share_a_process(pool: Pool) -> None:
-    source = "import os\ndef handler(pd):\n    return os.getpid()\n"
-    first = {pool.run(source, workflow="alpha").return_value for _ in range(5)}
-    second = {pool.run(source, workflow="beta").return_value for _ in range(5)}
+    first = {_identity(pool, "alpha") for _ in range(5)}
+    second = {_identity(pool, "beta") for _ in range(5)}
     assert len(first) == 1 and len(second) == 1  # warm: the same process each time
     assert first.isdisjoint(second)
 
@@ -535,46 +532,60 @@ def test_a_step_reaches_only_the_stores_it_was_given(pool: Pool) -> None:
 
 def test_closing_the_pool_ends_its_processes(fresh_pool) -> None:
     small = fresh_pool(size=2)
-    pids = [_pid(small, f"w{n}").return_value for n in range(3)]
+    pids: set[int] = set()
+    for n in range(3):
+        _identity(small, f"w{n}")
+        pids |= _host_pids(small, f"w{n}")
+    assert len(pids) >= 6
     small.loop.run(small.pool.close())
-    for pid in pids:
-        _assert_dead(pid)
+    assert_dead(*pids)
 
 
-def test_processes_die_with_the_process_that_owns_the_pool(tmp_path) -> None:
+OWNER = """
+import asyncio, sys
+from relayflow.codestep import CodePool, CodeRequest, Isolation
+
+async def main():
+    unisolated = sys.argv[1] == "unisolated"
+    isolation = Isolation(None, "off for this test") if unisolated else None
+    pool = CodePool(size=2, isolation=isolation, allow_unisolated=unisolated)
+    await pool.start()
+    busy = "def handler(pd):\\n    while True:\\n        pass\\n"
+    print(" ".join(str(w.pid) for w in pool._spares), flush=True)
+    await pool.run(CodeRequest(busy, "x", {}, {}, {}, timeout=600))
+
+asyncio.run(main())
+"""
+
+
+def _kill_owner(tmp_path: Path, mode: str) -> tuple[int, set[int]]:
+    """Start a pool in another process, kill that process mid-step; its pid and processes."""
     import signal
     import subprocess
     import sys
 
     script = tmp_path / "owner.py"
-    script.write_text(
-        code(
-            """
-            import asyncio, sys
-            from relayflow.codestep import CodePool, CodeRequest
-
-            async def main():
-                pool = CodePool(size=2)
-                await pool.start()
-                busy = "import os\\ndef handler(pd):\\n    print(os.getpid(), flush=True)\\n"
-                busy += "    while True:\\n        pass\\n"
-                pids = [w.pid for w in pool._spares]
-                print(" ".join(map(str, pids)), flush=True)
-                await pool.run(CodeRequest(busy, "x", {}, {}, {}, timeout=600))
-
-            asyncio.run(main())
-            """
-        )
-    )
-    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    pids = [int(p) for p in owner.stdout.readline().split()]
-    assert len(pids) == 2
+    script.write_text(OWNER)
+    owner = subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE, text=True)
+    spares = [int(p) for p in owner.stdout.readline().split()]
+    assert len(spares) == 2
     time.sleep(0.5)  # one of them is now looping in a step
+    processes = descendants(owner.pid)
+    assert set(spares) <= processes
     owner.send_signal(signal.SIGKILL)
     owner.wait(10)
-    for pid in pids:
-        _assert_dead(pid)
-    left = list(Path(tempfile.gettempdir()).glob(f"relayflow-code-{owner.pid}-*"))
+    return owner.pid, processes
+
+
+def test_processes_die_with_the_process_that_owns_the_pool(tmp_path) -> None:
+    _owner, processes = _kill_owner(tmp_path, "sandboxed")
+    assert_dead(*processes)
+
+
+def test_unisolated_processes_die_with_the_owner_and_their_folders_are_removed(tmp_path) -> None:
+    owner, processes = _kill_owner(tmp_path, "unisolated")
+    assert_dead(*processes)
+    left = list(Path(tempfile.gettempdir()).glob(f"relayflow-code-{owner}-*"))
     assert left  # the owner could not clean up; the next pool to start does
     remove_stale_homes()
     assert not any(path.exists() for path in left)

@@ -67,8 +67,11 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture(scope="module")
-def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relayflow]:
-    """`relayflow up` on SQLite whose first start created `admin` from the environment."""
+def installation(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Relayflow]:
+    """`relayflow up` on SQLite whose first start created `admin` from the environment
+    (plus the test module's INSTALLATION_ENV, if it has one)."""
     home = tmp_path_factory.mktemp("relayflow-ui") / "home"
     home.mkdir()
     found = Relayflow(
@@ -77,6 +80,7 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relayflow
         extra_env={
             "RELAYFLOW_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "RELAYFLOW_CLEVERTAP_RETRY_SECONDS": "2",
+            **getattr(request.module, "INSTALLATION_ENV", {}),
         },
     )
     found.start()

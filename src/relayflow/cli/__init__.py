@@ -4,7 +4,7 @@ Every command takes `--home DIR` and works on that installation's database direc
 `deploy`, `runs` and `inspect` work whether or not `relayflow up` is running.
 """
 
-from relayflow.cli import processes, runs, sources, workflows  # noqa: F401 - they register
+from relayflow.cli import doctor, processes, runs, sources, workflows  # noqa: F401 - register
 from relayflow.cli.app import app
 
 

@@ -37,6 +37,8 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         if sign_in:
             console.print(sign_in, soft_wrap=True, markup=False)
         console.print(f"  home      {runtime.config.home}  database {runtime.db.dialect}")
+        style = "" if runtime.code_isolation.available else "bold red"
+        console.print(f"  code steps {runtime.code_steps_status}", style=style, markup=False)
     uvicorn.run(
         web,
         host=host,

@@ -1,17 +1,21 @@
 """Python code steps: `def handler(pd): ...`, run in a pool of separate worker processes.
 
-    pool = CodePool(size=2, data_stores=stores.handle)
+    pool = CodePool(size=2, data_stores=stores.handle, isolation=detect(hidden=[home]))
     result = await pool.run(CodeRequest(source, "wf:step", steps, inputs, context))
     await pool.close()
 
-Steps never run in the server process; each has a time and a memory limit, its output
-becomes the step's logs, and its errors come back with the user's own frames only.
+Steps never run in the server process; each runs in a sandbox that keeps relayflow's
+files and other processes out of reach (`detect().problem` says why there is none, and
+then steps are refused unless `allow_unisolated=True`). Each has a time, a memory and a
+process-count limit, nothing it starts outlives it, its output becomes the step's logs,
+and its errors come back with the user's own frames only.
 """
 
 from relayflow.codestep.environments import RequirementsError, ensure_environment
 from relayflow.codestep.pool import CodePool
 from relayflow.codestep.process import WorkerStartError
 from relayflow.codestep.request import (
+    DEFAULT_MAX_PROCESSES,
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
     STORE_OPS,
@@ -19,8 +23,10 @@ from relayflow.codestep.request import (
     CodeResult,
     DataStoreHandler,
 )
+from relayflow.codestep.sandbox import UNSAFE_OPT_IN, Isolation, Sandbox, detect
 
 __all__ = [
+    "DEFAULT_MAX_PROCESSES",
     "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT",
     "STORE_OPS",
@@ -28,7 +34,11 @@ __all__ = [
     "CodeRequest",
     "CodeResult",
     "DataStoreHandler",
+    "Isolation",
     "RequirementsError",
+    "Sandbox",
+    "UNSAFE_OPT_IN",
     "WorkerStartError",
+    "detect",
     "ensure_environment",
 ]

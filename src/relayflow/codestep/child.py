@@ -1,8 +1,13 @@
 """The code-step worker process: runs `handler(pd)` for its pool, one request at a time.
 
-Started by `relayflow.codestep.process` as `python -I child.py PARENT_PID MEMORY_MB` with a
-clean environment, in a working folder of its own. Standard library only (with pd.py, the
-`pd` object): it also runs on the interpreters of requirements environments.
+Started by `relayflow.codestep.process` as `python -I child.py PARENT_PID MEMORY_MB PROCESSES`
+with a clean environment, in a working folder of its own (or a sandbox, see sandbox.py).
+Standard library only (with pd.py, the `pd` object): it also runs on the interpreters of
+requirements environments.
+
+In a sandbox (PARENT_PID 0, PROCESSES > 0) this process is alone in its PID namespace
+beside bubblewrap's init (pid 1): it may have at most PROCESSES processes and threads, and
+after each step it kills whatever the step left running, so nothing outlives its step.
 
 Pipes: the parent's stdin/stdout pipes carry the protocol (4-byte length + JSON message) and
 are moved to private descriptors at start; descriptors 1 and 2 (print, logging, and any
@@ -17,7 +22,9 @@ import contextlib
 import json
 import linecache
 import os
+import signal
 import sys
+import time
 import traceback
 import types
 from typing import Any
@@ -89,9 +96,12 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 
 class Child:
-    def __init__(self, channel: _Channel, memory_mb: int) -> None:
+    def __init__(self, channel: _Channel, memory_mb: int, sandboxed: bool = False) -> None:
         self.channel = channel
         self.memory_mb = memory_mb
+        # kill(-1) below reaches every process this one may signal: only in a PID namespace
+        # of its own, under bubblewrap's init, is that exactly what the step started.
+        self.sandboxed = sandboxed and os.getppid() == 1 and os.getpid() != 1
         self.code: dict[tuple[str, str], types.CodeType] = {}
         self.stdout = sys.stdout
         self.stderr = sys.stderr
@@ -177,6 +187,8 @@ class Child:
             with contextlib.suppress(Exception):  # the user replaced or closed it
                 stream.flush()
         sys.stdout, sys.stderr = self.stdout, self.stderr
+        if self.sandboxed:
+            _end_strays()
         self.stdout.flush()
         self.stderr.flush()
         try:
@@ -250,6 +262,43 @@ def _only_user_frames(summary: traceback.TracebackException, filename: str, seen
             _only_user_frames(chained, filename, seen)
 
 
+def _end_strays() -> None:
+    """Kill every process the step started (with a new session or not) and reap them.
+
+    kill(-1) signals every process of this PID namespace but init and this one; killed
+    children of this process are reaped here, orphans by init. Bounded: a process that
+    forks as it is killed is caught by the next round.
+    """
+    for _ in range(1000):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # nothing left (zombies count until reaped)
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        if not _others():
+            return
+        time.sleep(0.001)
+
+
+def _others() -> bool:
+    """Whether a process other than init and this one is alive (not a zombie) here."""
+    mine = str(os.getpid())
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or name in ("1", mine):
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                if stat.read().rsplit(b") ", 1)[1][:1] != b"Z":
+                    return True
+        except (OSError, IndexError):
+            continue
+    return False
+
+
 # Start-up --------------------------------------------------------------------------------
 
 
@@ -257,13 +306,12 @@ def _die_with_parent(parent: int) -> None:
     """Be killed when the pool's process dies, even while a step loops forever (Linux)."""
     try:
         import ctypes
-        import signal
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 - elsewhere, EOF on the protocol pipe ends the process
         pass
-    if os.getppid() != parent:
+    if parent and os.getppid() != parent:
         os._exit(0)
 
 
@@ -275,6 +323,7 @@ def _log_stream(fd: int):  # noqa: ANN202
 
 def main() -> None:
     parent, memory_mb = int(sys.argv[1]), int(sys.argv[2])
+    processes = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     _die_with_parent(parent)
     rfd, wfd = os.dup(0), os.dup(1)  # the protocol; not inherited by subprocesses
     null = os.open(os.devnull, os.O_RDONLY)
@@ -284,15 +333,17 @@ def main() -> None:
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - for the life of the process
     sys.stdout = _log_stream(1)
     sys.stderr = _log_stream(2)
-    if memory_mb > 0:
-        import resource
+    import resource
 
+    if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if processes > 0:  # counted per sandbox (its own uid or user namespace), threads included
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     import faulthandler
 
     faulthandler.enable(sys.stderr)
-    Child(_Channel(rfd, wfd), memory_mb).serve()
+    Child(_Channel(rfd, wfd), memory_mb, sandboxed=processes > 0).serve()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ pip (pip runs from relayflow's own environment with `--python`), and it sees rel
 packages behind its own: a `.pth` file appends relayflow's site-packages to its path, so
 a step gets the usual packages plus the workflow's, and the workflow's versions win.
 Building takes a file lock, so processes sharing a cache folder build each one once.
+
+Packages are installed from wheels only: pip runs in relayflow's process, outside the
+code-step sandbox, and building a package from source would run that package's setup code
+there. A wheel's code first runs in a step, inside the sandbox.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from relayflow.codestep.process import PASSED_ENV
 
 READY = ".relayflow-ready"
 INSTALL_TIMEOUT = 900.0
-_SIMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\], ]*([<>=!~;@ ].*)?$")
+_SIMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\], ]*([<>=!~; ][^@]*)?$")
 
 
 class RequirementsError(Exception):
@@ -57,9 +61,16 @@ def _canonical(text: str) -> str:
             raise RequirementsError(f"requirement {text!r} is not valid") from None
         return text
     try:
-        return str(Requirement(text))
+        requirement = Requirement(text)
     except InvalidRequirement as exc:
         raise RequirementsError(f"requirement {text!r} is not valid: {exc}") from None
+    if requirement.url:
+        raise RequirementsError(
+            f"requirement {text!r} names a URL; give a package and version from the package"
+            f" index, e.g. {requirement.name}>=1.0 (what a URL points at may need building from"
+            " source, which would run its setup code outside the code-step sandbox)"
+        )
+    return str(requirement)
 
 
 def environment_key(requirements: list[str]) -> str:
@@ -101,7 +112,7 @@ def _build(env: Path, requirements: list[str], timeout: float) -> None:
             base = "\n".join(site.getsitepackages() + [site.getusersitepackages()])
             (packages / "_relayflow_base.pth").write_text(base + "\n", encoding="utf-8")
             pip = [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python")]
-            pip += ["install", "--disable-pip-version-check", "--no-input"]
+            pip += ["install", "--disable-pip-version-check", "--no-input", "--only-binary=:all:"]
             pip += ["--progress-bar", "off", "--", *requirements]
             _run(pip, timeout, "pip", requirements)
         except BaseException:
@@ -132,8 +143,15 @@ def _run(argv: list[str], timeout: float, what: str, requirements: list[str] = (
         output = (done.stdout + done.stderr).strip().splitlines()
         tail = "\n".join(line for line in output[-15:])
         if what == "pip":
+            hint = ""
+            if "No matching distribution" in tail:
+                hint = (
+                    "\n(relayflow installs wheels only: building a package from source would"
+                    " run its setup code outside the code-step sandbox; pick a version that"
+                    " has a wheel for this platform)"
+                )
             raise RequirementsError(
-                f"could not install {packages}: pip exited with {done.returncode}:\n{tail}"
+                f"could not install {packages}: pip exited with {done.returncode}:\n{tail}{hint}"
             )
         raise RequirementsError(f"could not create a Python environment ({what}):\n{tail}")
     return done.stdout

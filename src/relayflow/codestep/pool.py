@@ -8,6 +8,11 @@ workflow's inputs and secrets. At most `max_workers` processes run; beyond that,
 longest-idle process of another workflow is replaced, or the step waits for a free one.
 A process idle for `idle_seconds` is ended (spares are kept). With
 `isolate_workflows=False` (one trusted team), every workflow shares every process.
+
+Every process runs in a sandbox (sandbox.py) that keeps relayflow's files and processes
+out of reach; its cost is paid when a process starts, not per step. Where no sandbox can
+be had, steps are refused with the reason, unless the operator allowed unisolated steps
+(`allow_unisolated=True`, from RELAYFLOW_UNSAFE_CODE_STEPS=1).
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from relayflow.codestep.process import (
     remove_stale_homes,
 )
 from relayflow.codestep.request import (
+    DEFAULT_MAX_PROCESSES,
     DEFAULT_MEMORY_MB,
     CodeRequest,
     CodeResult,
     DataStoreHandler,
     failure,
 )
+from relayflow.codestep.sandbox import Isolation, detect
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,9 @@ class CodePool:
         idle_seconds: float = 300.0,
         max_calls: int = 10_000,
         isolate_workflows: bool = True,
+        isolation: Isolation | None = None,
+        allow_unisolated: bool = False,
+        max_processes: int = DEFAULT_MAX_PROCESSES,
     ) -> None:
         self.size = max(0, size)
         self.data_stores = data_stores
@@ -62,6 +72,9 @@ class CodePool:
         self.isolate_workflows = isolate_workflows  # False: all workflows share processes
         self.idle_seconds = idle_seconds
         self.max_calls = max_calls  # a process is replaced after this many steps
+        self.isolation = isolation  # None: found at start (sandbox.detect)
+        self.allow_unisolated = allow_unisolated
+        self.max_processes = max_processes  # per sandboxed process, threads included
         self._spares: list[CodeProcess] = []
         self._idle: dict[Key, list[CodeProcess]] = {}
         self._workers: set[CodeProcess] = set()
@@ -71,14 +84,22 @@ class CodePool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._started = False
+        self._start_lock = asyncio.Lock()
         self._closed = False
         self.started_processes = 0
 
     async def start(self) -> None:
         """Start the spares and wait for them (optional: the first `run` does it too)."""
-        if self._started:
-            return
-        self._started = True
+        async with self._start_lock:
+            if self._started:
+                return
+            if self.isolation is None:
+                self.isolation = await asyncio.to_thread(detect)
+            self._started = True
+        if not self.isolation.available:
+            if not self.allow_unisolated:
+                return  # every step is refused; no process is started
+            log.warning("code steps run WITHOUT isolation: %s", self.isolation.problem)
         await asyncio.to_thread(remove_stale_homes)
         async with self._changed:
             for _ in range(self.size):
@@ -93,6 +114,9 @@ class CodePool:
             raise RuntimeError("the code-step pool is closed")
         if not self._started:
             await self.start()
+        assert self.isolation is not None
+        if not self.isolation.available and not self.allow_unisolated:
+            return failure("IsolationError", self.isolation.refusal())
         workflow = request.workflow if self.isolate_workflows else None
         key: Key = (request.python or self.python, request.memory_mb, workflow)
         for _attempt in range(3):
@@ -163,7 +187,7 @@ class CodePool:
                     self._count += 1
                     break
                 await self._changed.wait()
-        worker = CodeProcess(python, memory_mb, key)
+        worker = self._process(python, memory_mb, key)
         try:
             await worker.start()
         except BaseException:
@@ -174,6 +198,10 @@ class CodePool:
         self.started_processes += 1
         self._workers.add(worker)
         return worker
+
+    def _process(self, python: str, memory_mb: int, key: Key) -> CodeProcess:
+        sandbox = self.isolation.sandbox if self.isolation is not None else None
+        return CodeProcess(python, memory_mb, key, sandbox, self.max_processes)
 
     def _longest_idle(self) -> CodeProcess | None:
         candidates = [w for ws in self._idle.values() for w in ws] or list(self._spares)
@@ -227,7 +255,7 @@ class CodePool:
         self._background(self._start_spare())
 
     async def _start_spare(self) -> None:
-        worker = CodeProcess(self.python, self.memory_mb, (self.python, self.memory_mb, None))
+        worker = self._process(self.python, self.memory_mb, (self.python, self.memory_mb, None))
         try:
             await worker.start()
         except BaseException as exc:

@@ -1,9 +1,11 @@
 """One code-step process, seen from the pool: start it, hand it a step, read its answer.
 
 The process gets a clean environment (no RELAYFLOW_* variables or other secrets), no
-inherited descriptors but its three pipes, a working folder of its own, and its own
-process group, so a kill on timeout also ends whatever the step started. Everything it
-sends is parsed as JSON, never unpickled: the process runs untrusted code.
+inherited descriptors but its three pipes, and runs in a sandbox (sandbox.py: its own
+filesystem view, private /tmp, PID namespace and uid), so a kill on timeout also ends
+whatever the step started. Without a sandbox (the operator's opt-in) it gets a working
+folder of its own and its own process group instead. Everything it sends is parsed as
+JSON, never unpickled: the process runs untrusted code.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from typing import Any
 import orjson
 
 from relayflow.codestep.request import (
+    DEFAULT_MAX_PROCESSES,
     STORE_OPS,
     CodeRequest,
     CodeResult,
     DataStoreHandler,
     failure,
 )
+from relayflow.codestep.sandbox import Sandbox, python_paths
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,8 @@ LOG_CHARS = 1_000_000  # per step
 LONGEST_LINE = 64 * 1024
 START_TIMEOUT = 60.0
 MARKER = b"\x00relayflow:end:"
-HOME_PREFIX = "relayflow-code-"  # + the pool's pid: working folders of code-step processes
+HOME_PREFIX = "relayflow-code-"  # + the pool's pid: working folders of unsandboxed processes
+SANDBOX_HOME = "/tmp"  # the sandbox's private, in-memory /tmp
 
 # Variables a step's process may see: what a shell needs to find programs and text
 # encodings, and the network proxy and CA settings its HTTP calls need. Nothing else.
@@ -116,12 +121,22 @@ class _Logs:
 
 
 class CodeProcess:
-    """A warm Python process that runs code steps for one workflow (its `key`)."""
+    """A warm Python process that runs code steps for one workflow (its `key`), in `sandbox`
+    (None: as a plain process, the operator's opt-in where no sandbox is available)."""
 
-    def __init__(self, python: str, memory_mb: int, key: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        python: str,
+        memory_mb: int,
+        key: tuple[Any, ...],
+        sandbox: Sandbox | None = None,
+        max_processes: int = DEFAULT_MAX_PROCESSES,
+    ) -> None:
         self.python = python
         self.memory_mb = memory_mb
         self.key = key
+        self.sandbox = sandbox
+        self.max_processes = max_processes
         self.proc: asyncio.subprocess.Process | None = None
         self.calls = 0
         self.last_used = time.monotonic()
@@ -142,16 +157,26 @@ class CodeProcess:
         return self.proc is not None and self.proc.returncode is None
 
     async def start(self) -> None:
-        self._home = tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-")
-        argv = [self.python, "-I", str(CHILD), str(os.getpid()), str(self.memory_mb)]
+        if self.sandbox is not None:
+            child = [self.python, "-I", str(CHILD), "0", str(self.memory_mb)]
+            argv = self.sandbox.command(
+                [*child, str(self.max_processes)],
+                python_paths(self.python),
+                tmp_mb=max(64, self.memory_mb),
+            )
+            env, cwd = clean_env(SANDBOX_HOME), "/"
+        else:
+            self._home = tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-")
+            argv = [self.python, "-I", str(CHILD), str(os.getpid()), str(self.memory_mb)]
+            env, cwd = clean_env(self._home), self._home
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env=clean_env(self._home),
-                cwd=self._home,
+                env=env,
+                cwd=cwd,
                 close_fds=True,
                 start_new_session=True,
             )
@@ -334,6 +359,8 @@ class CodeProcess:
             code = self.proc.returncode if self.proc.returncode is not None else -9
         self._kill_group()
         await self._finish_reading()
+        if self.sandbox is not None and code > 128:
+            code = 128 - code  # bwrap exits 128 + N when its command died of signal N
         return code
 
     async def stop(self) -> None:

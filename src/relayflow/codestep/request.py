@@ -8,6 +8,9 @@ from typing import Any
 
 DEFAULT_TIMEOUT = 30.0  # seconds; the workflow setting `code_timeout` overrides it
 DEFAULT_MEMORY_MB = 512  # the workflow setting `code_memory_mb` overrides it
+# Processes and threads a sandboxed code-step process may have at once, itself included
+# (RLIMIT_NPROC): room for thread pools, not for a fork bomb.
+DEFAULT_MAX_PROCESSES = 256
 
 # Data-store operations a step may ask for over the pipe, with their arguments:
 #   get(key, default)  lookup(key) -> [found, value]  set(key, value, ttl)  delete(key) -> bool

@@ -84,6 +84,22 @@ class Database:
         finally:
             engine.dispose()
 
+    def migration_state(self) -> tuple[str | None, str | None]:
+        """(the database's schema revision, the newest migration's): equal when current.
+        Raises the driver's error when the database cannot be reached; creates nothing."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        engine = create_engine(self.sqlalchemy_url())
+        try:
+            with engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision(), head
+        finally:
+            engine.dispose()
+
     # Reads -----------------------------------------------------------------------------
 
     def _reader(self) -> Any:

@@ -65,6 +65,30 @@ def account_data(ui: UI) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return [a.public() for a in store.list()], apps
 
 
+def code_steps_warning(ui: UI) -> str | None:
+    """What happens to code steps here when they cannot be isolated (None when they can):
+    "are refused: ..." or "run WITHOUT isolation ...", for the pages' warning."""
+    runtime = ui.runtime
+    if runtime.code_isolation.available:
+        return None
+    status = runtime.code_steps_status
+    return f"are {status}" if status.startswith("refused") else status
+
+
+def has_code_steps(steps: Any) -> bool:
+    """Whether `steps` (a definition's, with its branches) hold a code step."""
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        if "code" in step or "code_file" in step:
+            return True
+        nested = [step.get("then"), step.get("else"), step.get("default")]
+        nested += list((step.get("cases") or {}).values())
+        if any(has_code_steps(branch) for branch in nested):
+            return True
+    return False
+
+
 def _copy_name(ui: UI, name: str) -> str:
     base = re.sub(r"-copy(-\d+)?$", "", name)
     for n in range(1, 1000):
@@ -93,6 +117,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             session,
             listings=listings,
             describe=queries.describe_trigger,
+            code_steps_warning=code_steps_warning(ui),
         )
 
     @router.get("/workflows/new", include_in_schema=False)
@@ -156,6 +181,9 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             title=row.name if row else "New workflow",
             data=data,
             row=row,
+            code_steps_warning=code_steps_warning(ui)
+            if has_code_steps(definition.get("steps"))
+            else None,
         )
 
     @router.get("/workflows/{name}/export", include_in_schema=False)

@@ -1,0 +1,95 @@
+"""`relayflow doctor`: whether this installation is safe and ready, and what to fix if not.
+
+Each check is cheap and changes nothing: the code-step sandbox (one probe), whether the
+database answers and its schema is current, and who can read the home and its key files.
+Exit code 1 when a check failed; warnings alone exit 0.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from relayflow.cli.app import _config, app
+from relayflow.codestep import detect
+from relayflow.config import Config
+from relayflow.console import AsJson, Home, console, print_json
+
+KEY_FILES = ("secret.key", "links.key", "api-token")  # what the home holds that must stay 0600
+MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]warning[/]", "fail": "[red]FAILED[/]"}
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+
+
+def code_steps(config: Config) -> Check:
+    isolation = detect(config.bwrap, hidden=config.private_paths)
+    status = isolation.status(config.unsafe_code_steps)
+    if isolation.available:
+        return Check("code-step sandbox", "ok", status)
+    return Check("code-step sandbox", "warn" if config.unsafe_code_steps else "fail", status)
+
+
+def database(config: Config) -> list[Check]:
+    from relayflow.store.database import Database
+
+    db = Database(config.database_url)
+    where = db.path if not db.is_postgres else config.database_url.rsplit("@", 1)[-1]
+    if not db.is_postgres and not Path(db.path).exists():
+        detail = f"no database at {db.path} yet; `relayflow up` or `relayflow db upgrade` makes it"
+        return [Check("database", "warn", detail)]
+    try:
+        current, head = db.migration_state()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is the finding
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [Check("database", "fail", f"{db.dialect} at {where} does not answer: {reason}")]
+    reachable = Check("database", "ok", f"{db.dialect} at {where} answers")
+    if current == head:
+        return [reachable, Check("migrations", "ok", f"schema is current ({head})")]
+    detail = f"schema is at {current or 'nothing'}, the newest is {head}"
+    detail += "; run `relayflow db upgrade`"
+    return [reachable, Check("migrations", "fail", detail)]
+
+
+def home_permissions(config: Config) -> Check:
+    """The home and its key files must not be readable by other users of the machine."""
+    problems = []
+    mode = stat.S_IMODE(config.home.stat().st_mode)
+    if mode & 0o077:
+        problems.append(f"{config.home} is mode {mode:04o} (chmod 700 {config.home})")
+    for name in KEY_FILES:
+        path = config.home / name
+        if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            problems.append(
+                f"{path} is mode {stat.S_IMODE(path.stat().st_mode):04o} (chmod 600 {path})"
+            )
+    if not problems:
+        return Check("home permissions", "ok", f"{config.home} and its key files are private")
+    keys_open = any("chmod 600" in p for p in problems)
+    return Check("home permissions", "fail" if keys_open else "warn", "; ".join(problems))
+
+
+@app.command(rich_help_panel="Run relayflow")
+def doctor(home: Home = None, as_json: AsJson = False) -> None:
+    """Check this installation: code-step sandbox, database, migrations, home permissions."""
+    import typer
+
+    config = _config(home)
+    checks = [code_steps(config), *database(config), home_permissions(config)]
+    if as_json:
+        print_json([asdict(c) for c in checks])
+    else:
+        table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+        for check in checks:
+            table.add_row(check.name, MARKS[check.status], Text(check.detail))
+        console.print(table)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)

@@ -1,0 +1,86 @@
+"""`relayflow doctor`: the code-step sandbox, the database, its migrations, home permissions.
+
+The checks run in-process on a real home and database; one test runs the command itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from relayflow.cli.doctor import code_steps, database, home_permissions
+from relayflow.config import Config
+from relayflow.store.database import Database
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    for name in ("RELAYFLOW_BWRAP", "RELAYFLOW_UNSAFE_CODE_STEPS", "RELAYFLOW_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return Config.load(tmp_path / "home")
+
+
+def test_a_healthy_installation_passes(sqlite_relayflow) -> None:
+    rf = sqlite_relayflow
+    rf.home.chmod(0o700)
+    rf.cli("db", "upgrade")
+    done = rf.cli("doctor", "--json")
+    found = {c["name"]: c for c in json.loads(done.stdout)}
+    assert [c["status"] for c in found.values()] == ["ok"] * 4, found
+    assert found["code-step sandbox"]["detail"].startswith("isolated with bubblewrap")
+    assert found["database"]["detail"].endswith("relayflow.db answers")
+    assert found["migrations"]["detail"].startswith("schema is current")
+
+
+def test_a_missing_bubblewrap_fails_with_the_fix_unless_opted_out(config, monkeypatch) -> None:
+    config.bwrap = "/nonexistent/bwrap"
+    refused = code_steps(config)
+    assert refused.status == "fail"
+    assert "apt-get install bubblewrap" in refused.detail
+    assert "RELAYFLOW_UNSAFE_CODE_STEPS=1" in refused.detail
+    config.unsafe_code_steps = True
+    allowed = code_steps(config)
+    assert allowed.status == "warn" and "run WITHOUT isolation" in allowed.detail
+
+
+def test_the_command_exits_1_on_a_failed_check(config, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from relayflow.cli import app
+
+    monkeypatch.setenv("RELAYFLOW_BWRAP", "/nonexistent/bwrap")
+    result = CliRunner().invoke(app, ["doctor", "--home", str(config.home)])
+    assert result.exit_code == 1
+    assert "code-step sandbox" in result.output and "FAILED" in result.output
+
+
+def test_database_and_migrations_are_checked_without_creating_anything(config) -> None:
+    (missing,) = database(config)
+    assert missing.status == "warn" and "relayflow db upgrade" in missing.detail
+    assert not (config.home / "relayflow.db").exists()
+    Database(config.database_url).upgrade()
+    with sqlite3.connect(config.home / "relayflow.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0001'")
+    reachable, migrations = database(config)
+    assert reachable.status == "ok"
+    assert migrations.status == "fail"
+    assert "schema is at 0001" in migrations.detail and "relayflow db upgrade" in migrations.detail
+    config.database_url = "postgresql://postgres@127.0.0.1:9/relayflow"
+    (unreachable,) = database(config)
+    assert unreachable.status == "fail"
+    assert "postgresql at 127.0.0.1:9/relayflow does not answer" in unreachable.detail
+
+
+def test_a_home_or_key_file_others_can_read_is_named_with_its_fix(config) -> None:
+    assert home_permissions(config).status == "ok"  # a new home is made mode 0700
+    config.home.chmod(0o755)
+    opened = home_permissions(config)
+    assert opened.status == "warn" and f"chmod 700 {config.home}" in opened.detail
+    key = config.home / "secret.key"
+    key.write_text("k")
+    key.chmod(0o644)
+    leaked = home_permissions(config)
+    assert leaked.status == "fail" and f"chmod 600 {key}" in leaked.detail
