@@ -300,7 +300,8 @@ def run_relayflow(
         rf.start()
         rf.wait_route("signup")
         # One sign-up through first: the worker processes are up and connections warm.
-        body = {"user_id": "warm-up", "email": "w@example.com", "phone": "+14155550000"}
+        body = {"user_id": "warm-up", "email": "w@example.com", "name": "Warm Up"}
+        body |= {"phone": "+14155550000", "plan": "pro", "utm_source": "e2e"}
         httpx.post(f"{rf.url}/hooks/signup", json=body, timeout=30)
         wait_until(
             lambda: db_scalar(rf.db_path, "SELECT COUNT(*) FROM runs WHERE finished_at > 0"),
