@@ -471,10 +471,7 @@ def run_wrk(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no summary:\n{out}")
-    s = json.loads(line[len("WRKJSON ") :])
+    s = wrk_summary(out)
     return LoadResult(
         tool=f"wrk -t{threads} -c{connections}",
         seconds=s["duration_us"] / 1e6,
@@ -488,6 +485,14 @@ def run_wrk(
         max_ms=s["max_us"] / 1000,
         extra={"raw": s},
     )
+
+
+def wrk_summary(out: str) -> dict[str, Any]:
+    """The JSON a wrk script's `done` wrote on its `WRKJSON ...` line."""
+    line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no summary:\n{out}")
+    return json.loads(line[len("WRKJSON ") :])
 
 
 def _lua_string(text: str) -> str:

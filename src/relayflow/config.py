@@ -27,7 +27,9 @@ class Config:
     body_limit: int = DEFAULT_BODY_LIMIT
     max_json_depth: int = 64
     lease_seconds: float = 30.0
-    worker_capacity: int = 256
+    worker_capacity: int = 1000  # runs one worker executes at once (each workflow's own
+    # `concurrency` limits runs that hold a slot; runs waiting on batched uploads hold none)
+    stop_grace: float = 3.0  # seconds running runs get to finish at a stop, then are released
     exposed_env: frozenset[str] = field(default_factory=frozenset)
     public_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
     # Code steps run sandboxed (bubblewrap); without one they are refused unless opted in.
@@ -54,6 +56,7 @@ class Config:
             database_url=url,
             body_limit=int(os.environ.get("RELAYFLOW_BODY_LIMIT", DEFAULT_BODY_LIMIT)),
             lease_seconds=float(os.environ.get("RELAYFLOW_LEASE_SECONDS", 30)),
+            stop_grace=float(os.environ.get("RELAYFLOW_STOP_GRACE", 3)),
             exposed_env=frozenset(n.strip() for n in exposed.split(",") if n.strip()),
             public_url=os.environ.get("RELAYFLOW_PUBLIC_URL", f"http://127.0.0.1:{DEFAULT_PORT}"),
             unsafe_code_steps=_flag("RELAYFLOW_UNSAFE_CODE_STEPS"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
 
 registry = CollectorRegistry()
 
@@ -46,3 +49,45 @@ queue_depth = Gauge(
 db_commits = Counter(
     "relayflow_db_commits", "Grouped transactions committed by this process", registry=registry
 )
+
+
+# Worker processes: their samples are added to the server's /metrics ----------------------
+
+Snapshot = list[list[Any]]  # [[family, type, help, [[sample, labels, value], ...]], ...]
+
+
+def snapshot() -> Snapshot:
+    """This process's metrics as JSON-ready lists, for the process that serves /metrics."""
+    return [
+        [m.name, m.type, m.documentation, [[s.name, s.labels, s.value] for s in m.samples]]
+        for m in registry.collect()
+    ]
+
+
+class Merged:
+    """What /metrics shows: this process's metrics plus the worker processes' snapshots,
+    counters, gauges and histogram buckets summed sample by sample."""
+
+    def __init__(self, snapshots: list[Snapshot]) -> None:
+        self.snapshots = snapshots
+
+    def collect(self) -> list[Metric]:
+        families: dict[str, Metric] = {}
+        values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        for name, kind, doc, samples in [f for snap in [snapshot(), *self.snapshots] for f in snap]:
+            if name not in families:
+                families[name] = Metric(name, doc, kind)
+                values[name] = {}
+            summed = values[name]
+            for sample, labels, value in samples:
+                key = (sample, tuple(sorted(labels.items())))
+                if key not in summed:
+                    summed[key] = value
+                elif sample.endswith("_created"):  # when it was created: the earliest
+                    summed[key] = min(summed[key], value)
+                else:
+                    summed[key] += value
+        for name, family in families.items():
+            for (sample, labels), value in values[name].items():
+                family.add_sample(sample, dict(labels), value)
+        return list(families.values())

@@ -1,8 +1,10 @@
 """One relayflow process: database, writer, catalog, and the parts it was asked to run.
 
-`relayflow up` runs them all; `server`, `worker` and `scheduler` run one part each
-against a shared PostgreSQL database (DESIGN §6). Everything that creates runs goes
-through here: webhook events, schedule ticks, tests and replays.
+`relayflow up` runs the server and the scheduler here and executes runs in worker
+processes beside it (`worker_processes`, engine.processes); `server`, `worker` and
+`scheduler` run one part each against a shared PostgreSQL database (DESIGN §6).
+Everything that creates runs goes through here: webhook events, schedule ticks, tests
+and replays.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from relayflow import metrics
@@ -28,6 +30,7 @@ from relayflow.datastores.store import DataStores
 from relayflow.engine.catalog import Catalog
 from relayflow.engine.code import PooledCode
 from relayflow.engine.links import Links
+from relayflow.engine.processes import ParentLink, WorkerProcesses
 from relayflow.engine.responses import Responses
 from relayflow.engine.runner import Runner
 from relayflow.engine.worker import Worker
@@ -66,6 +69,19 @@ def _owner_id(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
 
 
+def _http_client(connections: int) -> aiohttp.ClientSession:
+    """The client of http.request steps: one keep-alive pool for every run of this process.
+
+    aiohttp, not httpx: on this hot path httpx's pool costs about 1 ms of CPU per request
+    and grows with the requests in flight (bench/e2e.py); aiohttp's costs about 0.13 ms.
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, ttl_dns_cache=60),
+        timeout=aiohttp.ClientTimeout(total=30),
+        auto_decompress=True,
+    )
+
+
 class Runtime:
     def __init__(
         self,
@@ -74,19 +90,30 @@ class Runtime:
         worker: bool = True,
         scheduler: bool = True,
         accounts: Accounts | None = None,
+        worker_processes: int = 0,
+        parent: ParentLink | None = None,
     ) -> None:
+        """`worker_processes` > 0 executes runs in that many processes beside this one
+        instead of here; `parent` is the channel of a worker process started that way."""
         self.config = config
         self.db = Database(config.database_url)
         self.catalog = Catalog(self.db)
         self.workflows = Workflows(self.db, self.catalog)
         self.writer = Writer(self.db, on_commit=metrics.db_commits.inc)
-        self.owner = _owner_id("up" if worker and scheduler else "worker" if worker else "server")
-        self.with_worker = worker
+        executes = worker or worker_processes > 0
+        self.owner = _owner_id("up" if executes and scheduler else "worker" if worker else "server")
+        self.with_worker = worker and not worker_processes
         self.with_scheduler = scheduler
         self.accounts = accounts if accounts is not None else AccountResolver(self.db, config)
-        self.responses = Responses(self.writer)
+        self.parent = parent
+        self.responses = Responses(self.writer, tell=parent.answered if parent else None)
+        self.processes = (
+            WorkerProcesses(config, worker_processes, self.responses.nudge, self._release_dead)
+            if worker_processes
+            else None
+        )
         self.stores = DataStores(self.db, self.writer)
-        self.http: httpx.AsyncClient | None = None
+        self.http: aiohttp.ClientSession | None = None
         self.code: PooledCode | None = None
         self._isolation: Isolation | None = None
         self.runner: Runner | None = None
@@ -100,7 +127,7 @@ class Runtime:
         await asyncio.to_thread(self.db.upgrade)
         self.writer.start()
         self.catalog.refresh()
-        self.http = httpx.AsyncClient(follow_redirects=True, timeout=30)
+        self.http = _http_client(self.config.worker_capacity)
         isolation = await asyncio.to_thread(lambda: self.code_isolation)
         if not isolation.available:
             log.warning("code steps %s", isolation.status(self.config.unsafe_code_steps))
@@ -135,11 +162,17 @@ class Runtime:
                 lease_seconds=self.config.lease_seconds,
             )
             self._tasks.append(asyncio.create_task(self.worker.run()))
+            if self.parent is not None:
+                self.parent.on_wake = self.worker.wake
+                await self.parent.open()
             if self.db.is_postgres:
                 loop = asyncio.get_running_loop()
                 worker = self.worker
                 self.listener = Listener(self.db, lambda: loop.call_soon_threadsafe(worker.wake))
                 self.listener.start()
+        if self.processes is not None:
+            await self._release_dead()
+            await self.processes.start()
         if self.with_scheduler:
             self.scheduler = Scheduler(self.db, self.catalog, self.fire_tick)
             self._tasks.append(asyncio.create_task(self.scheduler.run()))
@@ -160,11 +193,23 @@ class Runtime:
         """Isolated, refused, or run without isolation: one sentence for people."""
         return self.code_isolation.status(self.config.unsafe_code_steps)
 
+    def begin_stop(self) -> None:
+        """A stop signal arrived: worker processes start stopping now (and are not replaced
+        when they exit), while the server finishes the requests it has."""
+        if self.processes is not None:
+            self.processes.begin_stop()
+
     async def stop(self) -> None:
+        """Stop claiming, let running runs finish for a few seconds and hand the rest back
+        (leases released), stop worker processes, then flush the writer."""
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.worker is not None:
-            await self.worker.stop()
+            await self.worker.stop(self.config.stop_grace)
+        if self.processes is not None:
+            await self.processes.stop(self.config.stop_grace + 2)
+        if self.parent is not None:
+            self.parent.close()
         if self.code is not None:
             await self.code.close()
         close_accounts = getattr(self.accounts, "aclose", None)
@@ -179,9 +224,24 @@ class Runtime:
                 await task
         self._tasks.clear()
         if self.http is not None:
-            await self.http.aclose()
+            await self.http.close()
         self.writer.stop()
         self.db.close()
+
+    def wake_workers(self) -> None:
+        """Runs were committed: whoever executes runs should claim now."""
+        if self.worker is not None:
+            self.worker.wake()
+        if self.processes is not None:
+            self.processes.wake()
+
+    async def _release_dead(self) -> None:
+        await self.writer.write(release_dead_leases())
+        self.wake_workers()
+
+    async def worker_metrics(self) -> list[metrics.Snapshot]:
+        """The metrics of this installation's worker processes (none when runs execute here)."""
+        return await self.processes.metrics() if self.processes is not None else []
 
     async def _refresh_catalog(self) -> None:
         tidied = time.monotonic()
@@ -240,8 +300,7 @@ class Runtime:
             metrics.deliveries_skipped.labels("duplicate").inc()
             return None
         metrics.events_ingested.labels(trigger).inc()
-        if self.worker is not None:
-            self.worker.wake()
+        self.wake_workers()
         return new
 
     async def ingest_delivery(
@@ -300,8 +359,7 @@ class Runtime:
             log.info("tick %s of %s was already fired elsewhere", tick, row.name)
             return False
         metrics.events_ingested.labels("schedule").inc()
-        if self.worker is not None:
-            self.worker.wake()
+        self.wake_workers()
         return True
 
     async def replay(self, run_id: str, version: int | None = None) -> NewRun:
@@ -327,8 +385,7 @@ class Runtime:
             new_event=False,
         )
         await self.writer.write(Batch(new.statements(), notify=True))
-        if self.worker is not None:
-            self.worker.wake()
+        self.wake_workers()
         return new
 
     @property
@@ -353,8 +410,8 @@ class Runtime:
     async def control(self, run_id: str, action: str) -> bool:
         """Resume a sleeping run now, or cancel a queued or sleeping one."""
         changed = await self.writer.write(control_batch(run_id, action))
-        if changed and self.worker is not None:
-            self.worker.wake()
+        if changed:
+            self.wake_workers()
         return bool(changed)
 
     async def run_now(

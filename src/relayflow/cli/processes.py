@@ -9,15 +9,28 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 
 from relayflow.cli.app import _config, _database, app
 from relayflow.config import DEFAULT_PORT, Config
 from relayflow.console import Home, console, fail
+from relayflow.engine.processes import ParentLink, default_count
 from relayflow.runtime import Runtime
 
 
 def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        """uvicorn, telling the runtime at once when SIGTERM or Ctrl-C arrives."""
+
+        def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+            super().__init__(config)
+            self.runtime = runtime
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            self.runtime.begin_stop()
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
     from relayflow.server.app import create_asgi
 
@@ -39,7 +52,7 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         console.print(f"  home      {runtime.config.home}  database {runtime.db.dialect}")
         style = "" if runtime.code_isolation.available else "bold red"
         console.print(f"  code steps {runtime.code_steps_status}", style=style, markup=False)
-    uvicorn.run(
+    config = uvicorn.Config(
         web,
         host=host,
         port=port,
@@ -47,8 +60,9 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         access_log=False,
         loop="uvloop",
         http="httptools",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=3,
     )
+    _Server(config, runtime).run()
 
 
 @app.command(rich_help_panel="Run relayflow")
@@ -64,12 +78,23 @@ def up(
         ),
     ] = False,
     sandbox_port: Annotated[int, typer.Option(help="With --demo: the sandbox's port")] = 8790,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes that execute runs beside the server (default: one per core"
+            " but one, at least 1; RELAYFLOW_WORKERS); 0 executes them in the server's process",
+            min=0,
+        ),
+    ] = None,
 ) -> None:
-    """Run everything in one process: server, scheduler and workers (embedded SQLite)."""
+    """Run everything with one command: server, scheduler and worker processes (SQLite)."""
     config = _config(home)
+    if workers is None:
+        workers = int(os.environ.get("RELAYFLOW_WORKERS") or default_count())
     if demo:
         _start_demo(config, host, port, sandbox_port)
-    _serve(Runtime(config, worker=True, scheduler=True), host, port, banner=True)
+    runtime = Runtime(config, worker=workers == 0, scheduler=True, worker_processes=workers)
+    _serve(runtime, host, port, banner=True)
 
 
 def _examples_folder() -> Path | None:
@@ -163,25 +188,32 @@ def server(
 
 
 def _run_until_signal(runtime: Runtime, label: str) -> None:
+    """Run until SIGTERM or Ctrl-C (or, for a worker process of `up`, until `up` is gone),
+    then stop cleanly: runs finish or are handed back, the writer flushes."""
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if runtime.parent is not None:
+            runtime.parent.on_gone = stop.set
         await runtime.start()
-        console.print(f"relayflow {label} {runtime.owner} started ({runtime.db.dialect})")
+        if runtime.parent is None:
+            console.print(f"relayflow {label} {runtime.owner} started ({runtime.db.dialect})")
         try:
             await stop.wait()
         finally:
             await runtime.stop()
 
-    asyncio.run(main())
+    uvloop.run(main())
 
 
 @app.command(rich_help_panel="Run relayflow")
 def worker(home: Home = None) -> None:
     """Run only workers: claim queued runs and execute them (scale out with PostgreSQL)."""
-    _run_until_signal(Runtime(_config(home), worker=True, scheduler=False), "worker")
+    runtime = Runtime(_config(home), worker=True, scheduler=False, parent=ParentLink.from_env())
+    _run_until_signal(runtime, "worker")
 
 
 @app.command(rich_help_panel="Run relayflow")

@@ -6,6 +6,7 @@ changed, so `relayflow deploy` reaches a running server without a restart.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 
 from relayflow.engine.compiled import CompiledWorkflow
@@ -14,6 +15,7 @@ from relayflow.store.runs import Limits
 from relayflow.store.workflows import WorkflowRow, get_version, list_workflows, read_epoch
 
 CACHE_SIZE = 256
+log = logging.getLogger(__name__)
 
 
 class Catalog:
@@ -35,9 +37,20 @@ class Catalog:
         self.workflows = {r.id: r for r in rows}
         self.by_name = {r.name: r for r in rows}
         self.routes = {r.http_path: r for r in rows if r.http_path and r.current_version}
-        self._limits = {r.id: Limits(r.concurrency, r.throttle_limit, r.throttle_per) for r in rows}
         self.epoch = epoch
+        self._limits = {r.id: self._limits_of(r) for r in rows}
         return True
+
+    def _limits_of(self, row: WorkflowRow) -> Limits:
+        free: frozenset[int] = frozenset()
+        if row.current_version:
+            try:
+                free = self.compiled(row.id, row.current_version).slot_free
+            except Exception:  # noqa: BLE001 - it fails at run time with its reason
+                log.warning("workflow %s does not compile", row.name, exc_info=True)
+        return Limits(
+            row.concurrency, row.throttle_limit, row.throttle_per, row.current_version, free
+        )
 
     def compiled(self, workflow_id: str, version: int) -> CompiledWorkflow:
         key = (workflow_id, version)

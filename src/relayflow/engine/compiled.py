@@ -38,6 +38,8 @@ class CompiledWorkflow:
         for node in self.nodes:
             if node.next == -1:
                 node.next = len(self.nodes)
+        # Where a run may be without holding a concurrency slot (see Node.holds_slot).
+        self.slot_free = frozenset(n.index for n in self.nodes if not n.holds_slot)
 
     def _compile_trigger(self) -> None:
         trigger = self.workflow.trigger

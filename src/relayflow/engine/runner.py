@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from relayflow import metrics
@@ -57,6 +58,9 @@ class Runner:
         self.owner = owner
         self.services = services
         self.error_workflows = error_workflows
+        # The worker hears of a run giving its concurrency slot back, before that commits,
+        # so that its next claim can commit in the same transaction.
+        self.slot_freed: Callable[[ClaimedRun], None] = lambda run: None
 
     async def execute(
         self, run: ClaimedRun, compiled: CompiledWorkflow, stop_after: str | None = None
@@ -67,7 +71,7 @@ class Runner:
         """
         status = await self._execute(run, compiled, stop_after)
         if status not in ("queued", "sleeping") and self.services.responses is not None:
-            self.services.responses.run_ended(run.id)
+            self.services.responses.run_ended(run.id, compiled)
         return status
 
     async def _execute(
@@ -103,20 +107,34 @@ class Runner:
             nxt = outcome.goto if outcome.goto is not None else node.next
             if outcome.exit_reason is not None:
                 end = runs.finish(run.id, "exited", nxt, outcome.finished_at, outcome.exit_reason)
-                await self.writer.write(Batch([record, end]))
+                await self._end(run, Batch([record, end]))
                 return "exited"
             if outcome.sleep_until is not None and not run.test:
                 sleep = runs.requeue(run.id, self.owner, nxt, outcome.sleep_until, sleeping=True)
-                await self.writer.write(Batch([record, sleep]))
+                await self._end(run, Batch([record, sleep]))
                 return "sleeping"
             if nxt >= len(nodes) or node.name == stop_after:
                 end = runs.finish(run.id, "succeeded", nxt, outcome.finished_at)
-                await self.writer.write(Batch([record, end]))
+                await self._end(run, Batch([record, end]))
                 return "succeeded"
-            await self.writer.write(Batch([record, runs.advance(run.id, self.owner, nxt)]))
+            if not run.test and not run.holds_slot and nxt not in compiled.slot_free:
+                # The next step needs a concurrency slot: queue up for one, in front.
+                wait = runs.requeue(run.id, self.owner, nxt, run.created_at)
+                await self._end(run, Batch([record, wait], notify=True))
+                return "queued"
+            release = run.holds_slot and not run.test and nxt in compiled.slot_free
+            advance = runs.advance(run.id, self.owner, nxt, release_slot=release)
+            if release:
+                self.slot_freed(run)
+            await self.writer.write(Batch([record, advance]))
             pc = nxt
-        await self.writer.write(Batch([runs.finish(run.id, "succeeded", pc, time.time())]))
+        await self._end(run, Batch([runs.finish(run.id, "succeeded", pc, time.time())]))
         return "succeeded"
+
+    async def _end(self, run: ClaimedRun, batch: Batch) -> None:
+        """Write what ends this claim of the run (finished, requeued or asleep)."""
+        self.slot_freed(run)
+        await self.writer.write(batch)
 
     async def _failed(
         self,
@@ -131,7 +149,7 @@ class Runner:
         if not run.test and outcome.retryable and attempt <= policy.max:
             when = time.time() + backoff_delay(policy, attempt)
             retry = runs.requeue(run.id, self.owner, node.index, when)
-            await self.writer.write(Batch([runs.checkpoint(row.marked("retrying")), retry]))
+            await self._end(run, Batch([runs.checkpoint(row.marked("retrying")), retry]))
             return "queued"
         assert outcome.error is not None
         message = f"step {node.name}: {outcome.error['message']}"
@@ -141,7 +159,7 @@ class Runner:
         ]
         # The error workflow's run commits with the failure: one never exists without the other.
         statements += self._error_run(run, compiled, node, outcome, message)
-        await self.writer.write(Batch(statements, notify=True))
+        await self._end(run, Batch(statements, notify=True))
         return "failed"
 
     def _error_run(
@@ -186,11 +204,11 @@ class Runner:
             row = _step_row(run.id, node, outcome, attempt).marked("failed")
             message = f"step {node.name}: " + outcome.error["message"]
             end = runs.finish(run.id, "failed", node.index, outcome.finished_at, message)
-            await self.writer.write(Batch([runs.checkpoint(row), end]))
+            await self._end(run, Batch([runs.checkpoint(row), end]))
             return "failed"
         row = _step_row(run.id, node, outcome, attempt).marked("rerun")
         sleep = runs.requeue(run.id, self.owner, node.index, time.time() + delay, sleeping=True)
-        await self.writer.write(Batch([runs.checkpoint(row), sleep]))
+        await self._end(run, Batch([runs.checkpoint(row), sleep]))
         return "sleeping"
 
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 
 from relayflow import metrics
 from relayflow.engine.catalog import Catalog
@@ -20,7 +21,7 @@ from relayflow.store.writer import Batch, Writer
 
 log = logging.getLogger(__name__)
 
-CLAIM_LIMIT = 256
+CLAIM_LIMIT = 1000  # a whole upload request's worth of runs (CleverTap takes 1000 records)
 
 
 class Worker:
@@ -30,7 +31,7 @@ class Worker:
         catalog: Catalog,
         runner: Runner,
         owner: str,
-        capacity: int = 256,
+        capacity: int = 1000,
         lease_seconds: float = 30.0,
         poll_interval: float = 0.1,
     ) -> None:
@@ -46,6 +47,10 @@ class Worker:
         self._stopping = False
         self._rotation = 0
         self._last_reclaim = 0.0
+        # Runs of this worker holding a concurrency slot, per workflow: a workflow at its
+        # limit here is at its limit everywhere, so waking for it need not cost a claim.
+        self.holding: Counter[str] = Counter()
+        runner.slot_freed = self._slot_freed
 
     def wake(self) -> None:
         self._wake.set()
@@ -58,6 +63,8 @@ class Worker:
                 wanted = min(self.capacity - len(self.inflight), CLAIM_LIMIT)
                 claimed = await self._claim(wanted) if wanted > 0 else []
                 for run in claimed:
+                    if run.holds_slot:
+                        self.holding[run.workflow_id] += 1
                     self.inflight[run.id] = asyncio.create_task(self._execute(run))
                 metrics.runs_in_flight.set(len(self.inflight))
                 if len(claimed) < wanted or wanted <= 0:
@@ -66,8 +73,19 @@ class Worker:
         finally:
             renewer.cancel()
 
+    def _slot_freed(self, run: ClaimedRun) -> None:
+        """`run` gives its slot back (or ends): claim again, in the same commit if it can."""
+        if run.holds_slot:
+            run.holds_slot = False
+            self.holding[run.workflow_id] -= 1
+        self._wake.set()
+
     async def _claim(self, wanted: int) -> list[ClaimedRun]:
-        limits = self.catalog.limits()
+        limits = {
+            workflow_id: limit
+            for workflow_id, limit in self.catalog.limits().items()
+            if limit.free_steps or self.holding[workflow_id] < limit.concurrency
+        }
         if not limits:
             return []
         items = list(limits.items())
@@ -101,7 +119,7 @@ class Worker:
             )
         finally:
             self.inflight.pop(run.id, None)
-            self._wake.set()
+            self._slot_freed(run)
         if status not in ("queued", "sleeping"):
             metrics.runs_finished.labels(status).inc()
 

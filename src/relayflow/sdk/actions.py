@@ -59,6 +59,7 @@ class Action:
     run: Callable[[Any, Any], Awaitable[Any]]
     needs_account: bool
     aliases: tuple[str, ...] = ()
+    coalesces: bool = False
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class Action:
             "docs": self.docs,
             "version": self.version,
             "needs_account": self.needs_account,
+            "coalesces": self.coalesces,
             "inputs": self.inputs.model_json_schema(),
         }
 
@@ -86,10 +88,15 @@ def action(
     version: str = "0.1.0",
     needs_account: bool = False,
     aliases: tuple[str, ...] = (),
+    coalesces: bool = False,
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
     """Declare an async `run(ctx, inputs)` as the action `key` (`<app>.<name>`).
 
-    `aliases` are older keys that workflow files may still use.
+    `aliases` are older keys that workflow files may still use. `coalesces=True` says the
+    action's calls from many runs are batched into few requests (an upload batcher): a
+    run waiting in it holds none of its workflow's `concurrency` slots, so the batches can
+    grow past that limit (`concurrency` limits user code and calls, not relayflow's
+    batching).
     """
 
     def register(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -110,6 +117,7 @@ def action(
             run=fn,
             needs_account=needs_account,
             aliases=tuple(aliases),
+            coalesces=coalesces,
         )
         return fn
 

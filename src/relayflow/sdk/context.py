@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from relayflow.sdk.data_stores import DataStoreAccess
 
@@ -44,7 +44,7 @@ class StepContext:
     step: str
     attempt: int
     test: bool
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession  # shared keep-alive connections (http.request uses it)
     account: Any = None
     responder: Responder | None = None
     logs: list[str] = field(default_factory=list)

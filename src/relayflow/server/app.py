@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -80,9 +81,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         return JSONResponse({"ok": True, "workflows": len(runtime.catalog.workflows)})
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics_endpoint() -> Response:
-        metrics.queue_depth.set(history.queue_depth(runtime.db))
-        return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
+    async def metrics_endpoint() -> Response:
+        metrics.queue_depth.set(await asyncio.to_thread(history.queue_depth, runtime.db))
+        merged = metrics.Merged(await runtime.worker_metrics())
+        return Response(generate_latest(merged), media_type="text/plain; version=0.0.4")
 
     app.include_router(make_ui(runtime))  # the web UI at /, /workflows, /runs, …
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hmac
 import logging
 import os
@@ -31,6 +32,7 @@ from relayflow.triggers.webhooks import http_event, receive_from_source, verify_
 
 JSON_TYPES = ("application/json", "+json")
 log = logging.getLogger(__name__)
+ANSWER_POLL_SECONDS = 0.05
 
 
 class BadRequest(Exception):
@@ -324,21 +326,29 @@ async def _wait_for_answer(
     waiting: asyncio.Future[HttpResponse | None],
     timeout: float,
 ) -> HttpResponse | None:
-    """The answer of a run executed here (a future), or by another process (the database)."""
+    """The answer of a run executed here (a future), or by another process (the database:
+    looked up when that process says it is there, and every 50 ms in case it cannot)."""
     if not runtime.answers_elsewhere:
         return await asyncio.wait_for(asyncio.shield(waiting), timeout)
+    nudged = runtime.responses.nudged(run_id)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while True:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            raise TimeoutError
-        try:
-            return await asyncio.wait_for(asyncio.shield(waiting), min(0.05, remaining))
-        except TimeoutError:
+    try:
+        while True:
+            if waiting.done():
+                return waiting.result()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(ANSWER_POLL_SECONDS, remaining)):
+                    await nudged.wait()
+            nudged.clear()
             found = await runtime.answer_from_database(run_id)
             if found is not False:
                 return found  # type: ignore[return-value]
+    finally:
+        runtime.responses.forget(run_id)
 
 
 def _to_response(answer: HttpResponse) -> Response:

@@ -85,6 +85,10 @@ class ActionKind(StepKind):
         assert node.action is not None
         return node.action.key
 
+    def holds_slot(self, node: Node) -> bool:
+        assert node.action is not None
+        return not node.action.coalesces  # a batched upload waits without a slot
+
     async def run(self, attempt: Attempt) -> StepOutcome:
         node, run, services = attempt.node, attempt.run, attempt.services
         step: ActionStep = node.step

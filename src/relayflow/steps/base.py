@@ -22,7 +22,7 @@ from relayflow.sdk import Action, Registry, Responder
 from relayflow.steps.outcome import StepOutcome
 
 if TYPE_CHECKING:  # the engine's types, named here only for type checkers
-    import httpx
+    import aiohttp
 
     from relayflow.model.workflow import Workflow
     from relayflow.sdk import DataStoreAccess
@@ -71,6 +71,10 @@ class Node:
     def key(self) -> str:
         """What the metrics and the inspector call this kind of node."""
         return self.kind.metric_key(self)
+
+    @property
+    def holds_slot(self) -> bool:
+        return self.kind.holds_slot(self)
 
     def evaluate(self, context: Mapping[str, Any]) -> dict[str, Any]:
         return self.inputs(context) if self.inputs else {}
@@ -154,7 +158,7 @@ class CodeRunner(Protocol):
 class StepServices:
     """Everything outside the run that a step may use; one object for every kind."""
 
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     env: Mapping[str, str] = field(default_factory=dict)
     accounts: Accounts | None = None
     stores: DataStoreAccess | None = None
@@ -217,3 +221,8 @@ class StepKind:
 
     def metric_key(self, node: Node) -> str:
         return f"flow.{self.name}"
+
+    def holds_slot(self, node: Node) -> bool:
+        """Whether a run executing `node` counts against its workflow's `concurrency`:
+        user code and calls do; flow control, which only routes the run, does not."""
+        return False

@@ -62,6 +62,9 @@ class CodeKind(StepKind):
         )
         return [program.add(node)]
 
+    def holds_slot(self, node: Node) -> bool:
+        return True
+
     def metric_key(self, node: Node) -> str:
         return "code.python"
 

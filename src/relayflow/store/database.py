@@ -7,6 +7,8 @@ connections with prebuilt statements (DESIGN §6), written once with `?` placeho
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
 import sqlite3
 import threading
@@ -58,6 +60,13 @@ class Database:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
+
+    def write_turn(self) -> WriteTurn | contextlib.nullcontext[None]:
+        """What a writer holds around each write transaction: on SQLite a file lock that
+        the writers of every relayflow process take turns on (the kernel wakes the next one
+        the moment it is free, where SQLite's busy handler would sleep 1, 2, 5, … ms and
+        retry); nothing on PostgreSQL, whose writers do not exclude each other."""
+        return contextlib.nullcontext() if self.is_postgres else WriteTurn(self.path + "-writers")
 
     def sqlalchemy_url(self) -> str:
         if self.is_postgres:
@@ -141,22 +150,46 @@ class Database:
         ends, rolled back if it raises. `lock` (PostgreSQL) serialises writers that must
         not interleave, e.g. two deploys; SQLite's BEGIN IMMEDIATE already does."""
         conn = self.connect()
+        turn = self.write_turn()
         try:
-            cur = conn.cursor()
-            if not self.is_postgres:
-                cur.execute("BEGIN IMMEDIATE")
-            elif lock is not None:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
-            yield cur
-            conn.commit() if self.is_postgres else conn.execute("COMMIT")
-        except BaseException:
-            conn.rollback()
-            raise
+            with turn:
+                cur = conn.cursor()
+                if not self.is_postgres:
+                    cur.execute("BEGIN IMMEDIATE")
+                elif lock is not None:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+                try:
+                    yield cur
+                    conn.commit() if self.is_postgres else conn.execute("COMMIT")
+                except BaseException:
+                    conn.rollback()
+                    raise
         finally:
             conn.close()
+            if isinstance(turn, WriteTurn):
+                turn.close()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+class WriteTurn:
+    """An exclusive lock on a file beside the SQLite database, held for one transaction at a
+    time (`with turn:`), reusable. Each instance has its own open file, so two instances
+    exclude each other even within one process."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)

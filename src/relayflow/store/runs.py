@@ -44,6 +44,9 @@ UPSERT_STEP = (
     " finished_at = excluded.finished_at"
 )
 ADVANCE_RUN = "UPDATE runs SET next_step = ? WHERE id = ? AND lease_owner = ?"
+ADVANCE_RELEASING_SLOT = (
+    "UPDATE runs SET next_step = ?, holds_slot = 0 WHERE id = ? AND lease_owner = ?"
+)
 FINISH_RUN = (
     "UPDATE runs SET status = ?, next_step = ?, finished_at = ?, error = ?, lease_owner = NULL,"
     " lease_expires = NULL WHERE id = ?"
@@ -105,9 +108,10 @@ def checkpoint(step: StepRow) -> Statement:
     )
 
 
-def advance(run_id: str, owner: str, next_step: int) -> Statement:
-    """Move a run that `owner` holds on to `next_step`."""
-    return (ADVANCE_RUN, (next_step, run_id, owner))
+def advance(run_id: str, owner: str, next_step: int, *, release_slot: bool = False) -> Statement:
+    """Move a run that `owner` holds on to `next_step`; `release_slot` when that step holds
+    no concurrency slot (a batched upload), so that another run may take it."""
+    return (ADVANCE_RELEASING_SLOT if release_slot else ADVANCE_RUN, (next_step, run_id, owner))
 
 
 def finish(
@@ -225,11 +229,21 @@ class NewRun:
 
 @dataclass(frozen=True)
 class Limits:
-    """A workflow's execution controls: runs at once, and run starts per period."""
+    """A workflow's execution controls: runs at once, and run starts per period.
+
+    `free_steps` are the nodes of `version` (the current one) at which a run holds no
+    concurrency slot (batched uploads, flow control): such runs are claimed beyond the
+    limit, so a batch is not capped by `concurrency`.
+    """
 
     concurrency: int
     throttle_limit: int | None = None
     throttle_per: float | None = None
+    version: int | None = None
+    free_steps: frozenset[int] = frozenset()
+
+    def slot_free(self, version: int, next_step: int) -> bool:
+        return version == self.version and next_step in self.free_steps
 
 
 @dataclass
@@ -247,6 +261,7 @@ class ClaimedRun:
     event_received_at: float
     results: dict[int, dict[str, Any]]
     event_context: dict[str, Any] = field(default_factory=dict)
+    holds_slot: bool = True  # counts against its workflow's concurrency (Limits)
 
 
 def claim_batch(
@@ -259,14 +274,17 @@ def claim_batch(
     """Claim up to `max_runs` ready runs, honouring each workflow's concurrency limit.
 
     `limits` maps every workflow id to its limit; each is an index seek, so a backlog of
-    queued runs does not slow claiming down. Callers rotate the order for fairness.
+    queued runs does not slow claiming down. Callers rotate the order for fairness. Runs
+    whose next step holds no slot (`Limits.slot_free`) are claimed beyond the limit, with
+    `holds_slot = 0`; the others take the free slots in queue order.
     """
 
     def claim(cur: Any, db: Database) -> list[ClaimedRun]:
         now = time.time()
         if reclaim:
             cur.execute(db.sql(RECLAIM_EXPIRED), (now,))
-        claimed_ids: list[str] = []
+        with_slot: list[str] = []
+        without_slot: list[str] = []
         budget = max_runs
         for workflow_id, limit in limits.items():
             if budget <= 0:
@@ -275,46 +293,65 @@ def claim_batch(
                 # Serialises claimers per workflow so the concurrency limit holds across hosts.
                 cur.execute("SELECT id FROM workflows WHERE id = %s FOR UPDATE", (workflow_id,))
             cur.execute(
-                db.sql("SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND status = 'running'"),
+                db.sql(
+                    "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND status = 'running'"
+                    " AND holds_slot = 1"
+                ),
                 (workflow_id,),
             )
-            running = cur.fetchone()[0]
-            slots = min(budget, limit.concurrency - running)
-            if slots > 0 and limit.throttle_limit and limit.throttle_per:
+            slots = min(budget, limit.concurrency - cur.fetchone()[0])
+            starts = budget
+            if limit.throttle_limit and limit.throttle_per:
                 cur.execute(
                     db.sql("SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND started_at > ?"),
                     (workflow_id, now - limit.throttle_per),
                 )
-                slots = min(slots, limit.throttle_limit - cur.fetchone()[0])
-            if slots <= 0:
+                starts = min(budget, limit.throttle_limit - cur.fetchone()[0])
+                slots = min(slots, starts)
+            # Without slot-free steps only `slots` runs can be claimed; with them, any.
+            wanted = starts if limit.free_steps else slots
+            if wanted <= 0:
                 continue
             lock = " FOR UPDATE SKIP LOCKED" if db.is_postgres else ""
             # One index range scan per status (an IN list would sort the whole backlog).
-            ready: list[tuple[float, str]] = []
+            ready: list[tuple[float, str, int, int]] = []
             for status in ("queued", "sleeping"):
                 cur.execute(
                     db.sql(
-                        "SELECT available_at, id FROM runs WHERE workflow_id = ? AND status = ?"
-                        f" AND available_at <= ? ORDER BY available_at LIMIT ?{lock}"
+                        "SELECT available_at, id, version, next_step FROM runs"
+                        " WHERE workflow_id = ? AND status = ? AND available_at <= ?"
+                        f" ORDER BY available_at LIMIT ?{lock}"
                     ),
-                    (workflow_id, status, now, slots),
+                    (workflow_id, status, now, wanted),
                 )
                 ready.extend(cur.fetchall())
-            ids = [run_id for _at, run_id in sorted(ready)[:slots]]
-            claimed_ids.extend(ids)
-            budget -= len(ids)
-        if not claimed_ids:
+            taken = 0
+            for _at, run_id, version, next_step in sorted(ready):
+                if taken >= wanted:
+                    break
+                if limit.slot_free(version, next_step):
+                    without_slot.append(run_id)
+                elif slots > 0:
+                    with_slot.append(run_id)
+                    slots -= 1
+                else:
+                    continue
+                taken += 1
+            budget -= taken
+        claimed = [(ids, flag) for ids, flag in ((with_slot, 1), (without_slot, 0)) if ids]
+        for ids, holds in claimed:
+            marks = ",".join("?" * len(ids))
+            cur.execute(
+                db.sql(
+                    "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires = ?,"
+                    " claims = claims + 1, started_at = COALESCE(started_at, ?), holds_slot = ?"
+                    f" WHERE id IN ({marks})"
+                ),
+                (owner, now + lease_seconds, now, holds, *ids),
+            )
+        if not claimed:
             return []
-        marks = ",".join("?" * len(claimed_ids))
-        cur.execute(
-            db.sql(
-                "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires = ?,"
-                " claims = claims + 1, started_at = COALESCE(started_at, ?)"
-                f" WHERE id IN ({marks})"
-            ),
-            (owner, now + lease_seconds, now, *claimed_ids),
-        )
-        return load_runs(cur, db, claimed_ids)
+        return load_runs(cur, db, with_slot + without_slot)
 
     return Batch(then=claim)
 
@@ -324,7 +361,8 @@ def load_runs(cur: Any, db: Database, run_ids: list[str]) -> list[ClaimedRun]:
     cur.execute(
         db.sql(
             "SELECT r.id, r.event_id, r.workflow_id, r.version, r.next_step, r.claims, r.test,"
-            " r.replay_of, r.created_at, e.payload, e.received_at, e.context FROM runs r"
+            " r.replay_of, r.created_at, e.payload, e.received_at, r.holds_slot, e.context"
+            " FROM runs r"
             f" JOIN events e ON e.id = r.event_id WHERE r.id IN ({marks})"
         ),
         tuple(run_ids),
@@ -364,7 +402,8 @@ def load_runs(cur: Any, db: Database, run_ids: list[str]) -> list[ClaimedRun]:
             event=orjson.loads(row[9]),
             event_received_at=row[10],
             results=results.get(row[0], {}),
-            event_context=loads(row[11]) or {},
+            holds_slot=bool(row[11]),
+            event_context=loads(row[12]) or {},
         )
         for row in rows
     ]

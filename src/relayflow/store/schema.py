@@ -77,6 +77,8 @@ runs = Table(
     Column("error", Text, nullable=True),
     Column("test", Integer, nullable=False, default=0),
     Column("replay_of", String(32), nullable=True),
+    # 0 while the run waits on a batched upload: it does not count against `concurrency`.
+    Column("holds_slot", Integer, nullable=False, server_default="1"),
     Index("ix_runs_ready", "status", "available_at"),
     Index("ix_runs_claim", "workflow_id", "status", "available_at"),
     Index("ix_runs_workflow", "workflow_id", "created_at"),

@@ -48,6 +48,7 @@ class Writer:
         self._on_commit = on_commit
         self.commits = 0
         self.batches = 0
+        self._turn: Any = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="relayflow-writer", daemon=True)
@@ -86,6 +87,7 @@ class Writer:
 
     def _loop(self) -> None:
         conn = self.db.connect()
+        self._turn = self.db.write_turn()
         try:
             while True:
                 first = self._queue.get()
@@ -108,6 +110,9 @@ class Writer:
         finally:
             with contextlib.suppress(Exception):
                 conn.close()
+            close_turn = getattr(self._turn, "close", None)
+            if close_turn is not None:
+                close_turn()
 
     def _commit_group(self, conn: Any, group: list[Batch]) -> Any:
         outcomes: list[tuple[Batch, Any, BaseException | None]] = []
@@ -130,6 +135,10 @@ class Writer:
         return conn
 
     def _transaction(self, conn: Any, group: list[Batch]) -> list[Any]:
+        with self._turn:  # SQLite: writers of other processes wait their turn here
+            return self._transact(conn, group)
+
+    def _transact(self, conn: Any, group: list[Batch]) -> list[Any]:
         db = self.db
         if not db.is_postgres:
             conn.execute("BEGIN IMMEDIATE")

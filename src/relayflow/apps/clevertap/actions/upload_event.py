@@ -33,6 +33,7 @@ class Inputs(ActionInputs):
     title="Upload User Events",
     docs="https://developer.clevertap.com/docs/upload-events-api",
     needs_account=True,
+    coalesces=True,
 )
 async def upload_event(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
     """Record a custom or built-in event, such as Charged with Items, for one user."""

@@ -41,6 +41,7 @@ class Inputs(ActionInputs):
     title="Create or Update User",
     docs="https://developer.clevertap.com/docs/upload-user-profiles-api",
     needs_account=True,
+    coalesces=True,
 )
 async def upload_profile(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
     """Create or update a CleverTap user profile: identity, name, email, phone, properties."""

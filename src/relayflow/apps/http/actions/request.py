@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import httpx
+import aiohttp
+import orjson
+from yarl import URL
 
 from relayflow.sdk import ActionInputs, StepContext, StepError, action, field
 
@@ -23,44 +25,75 @@ class Inputs(ActionInputs):
     )
 
 
-@action("http.request", title="Send any HTTP Request", docs="https://www.python-httpx.org/")
+@action("http.request", title="Send any HTTP Request", docs="https://docs.aiohttp.org/")
 async def request(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
     """Send an HTTP request. A response outside 2xx fails the step unless allow_errors is set."""
-    # Query parameters add to those already in the URL (httpx would replace them).
-    url = httpx.URL(inputs.url).copy_merge_params(inputs.query) if inputs.query else inputs.url
-    kwargs: dict[str, Any] = {"headers": inputs.headers}
-    if isinstance(inputs.body, dict | list):
-        kwargs["json"] = inputs.body
-    elif inputs.body is not None:
-        kwargs["content"] = str(inputs.body)
     try:
-        response = await ctx.http.request(inputs.method, url, timeout=inputs.timeout, **kwargs)
-    except httpx.TimeoutException:
+        url = URL(inputs.url)
+        if inputs.query:  # added to the parameters already in the URL
+            url = url.extend_query({k: _query_value(v) for k, v in inputs.query.items()})
+    except (ValueError, TypeError) as exc:
+        raise StepError(f"{inputs.url!r} is not a URL relayflow can send to: {exc}") from None
+    headers = dict(inputs.headers)
+    data: bytes | None = None
+    if isinstance(inputs.body, dict | list):
+        data = orjson.dumps(inputs.body, option=orjson.OPT_NON_STR_KEYS)
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
+    elif inputs.body is not None:
+        data = str(inputs.body).encode()
+    timeout = aiohttp.ClientTimeout(total=inputs.timeout)
+    try:
+        async with ctx.http.request(
+            inputs.method, url, headers=headers, data=data, timeout=timeout
+        ) as response:
+            raw = await response.read()
+            result = {
+                "status": response.status,
+                "headers": _headers(response),
+                "body": _body(response, raw),
+            }
+    except TimeoutError:
         raise StepError(
             f"{inputs.method} {inputs.url} timed out after {inputs.timeout:g}s"
         ) from None
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientError as exc:
         raise StepError(f"{inputs.method} {inputs.url} failed: {exc}") from None
-    result = {
-        "status": response.status_code,
-        "headers": dict(response.headers),
-        "body": _body(response),
-    }
-    ctx.summary(f"{inputs.method} {inputs.url} → {response.status_code}")
-    if response.status_code >= 400 and not inputs.allow_errors:
+    status = result["status"]
+    ctx.summary(f"{inputs.method} {inputs.url} → {status}")
+    if status >= 400 and not inputs.allow_errors:
         raise StepError(
-            f"{inputs.method} {inputs.url} answered {response.status_code}"
+            f"{inputs.method} {inputs.url} answered {status}"
             " (set allow_errors: true to continue on error responses)",
             details=result,
-            retryable=response.status_code == 429 or response.status_code >= 500,
+            retryable=status == 429 or status >= 500,
         )
     return result
 
 
-def _body(response: httpx.Response) -> Any:
+def _query_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return [_query_value(v) for v in value]
+    return value if isinstance(value, str | int | float) else str(value)
+
+
+def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+    """Lower-cased names; a header sent more than once has its values joined with ", "."""
+    out: dict[str, str] = {}
+    for name, value in response.headers.items():
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def _body(response: aiohttp.ClientResponse, raw: bytes) -> Any:
     if "json" in response.headers.get("content-type", ""):
         try:
-            return response.json()
-        except ValueError:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
             pass
-    return response.text
+    return raw.decode(response.get_encoding(), errors="replace")
