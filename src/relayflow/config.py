@@ -26,6 +26,7 @@ class Config:
     worker_capacity: int = 256
     exposed_env: frozenset[str] = field(default_factory=frozenset)
     public_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
+    files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
 
     @classmethod
     def load(cls, home: str | Path | None = None) -> Config:
@@ -40,6 +41,11 @@ class Config:
             lease_seconds=float(os.environ.get("RELAYFLOW_LEASE_SECONDS", 30)),
             exposed_env=frozenset(n.strip() for n in exposed.split(",") if n.strip()),
             public_url=os.environ.get("RELAYFLOW_PUBLIC_URL", f"http://127.0.0.1:{DEFAULT_PORT}"),
+            files_roots=tuple(
+                Path(p).expanduser().resolve()
+                for p in os.environ.get("RELAYFLOW_FILES_ROOTS", "").split(os.pathsep)
+                if p.strip()
+            ),
         )
 
     @property
