@@ -31,3 +31,14 @@ def data(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture(scope="module")
+def sqlite_installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relayflow]:
+    """One started installation on SQLite, for sources whose database does not matter."""
+    home: Path = tmp_path_factory.mktemp("polling") / "home"
+    home.mkdir()
+    found = Relayflow(home, f"sqlite:///{home / 'relayflow.db'}")
+    found.start()
+    yield found
+    found.stop_all()

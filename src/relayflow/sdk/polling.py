@@ -113,6 +113,28 @@ class PollContext(Generic[InputsT]):
     backfill: int | None = None
     files: LocalFiles = field(default_factory=LocalFiles)
 
+    def get(
+        self, url: str, headers: dict[str, str] | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """GET `url` (30 s timeout) and return the httpx response; a failed request, a 5xx
+        or a refused sign-in (401, 403) fails the poll with the reason."""
+        import httpx
+
+        try:
+            answer = httpx.get(
+                url, headers=headers, params=params, timeout=30, follow_redirects=True
+            )
+        except httpx.HTTPError as exc:
+            raise PollError(f"GET {url} failed: {type(exc).__name__}: {exc}") from None
+        if answer.status_code in (401, 403):
+            raise PollError(
+                f"GET {url} answered {answer.status_code}: the credentials were refused;"
+                " check the account"
+            )
+        if answer.status_code >= 400:
+            raise PollError(f"GET {url} answered {answer.status_code}: {answer.text[:200]}")
+        return answer
+
     def secret(self, name: str) -> str:
         """A field of the source's account that it needs; a missing one fails the poll."""
         value = self.account.get(name)
