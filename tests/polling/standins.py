@@ -137,7 +137,8 @@ class StandIn:
                 _unb64(signature), f"{head}.{claims}".encode(), padding.PKCS1v15(),
                 hashes.SHA256(),
             )  # fmt: skip
-            assert payload["aud"] == f"{self.url}/token" and payload["exp"] > time.time()
+            assert payload["aud"] == "https://oauth2.googleapis.com/token"
+            assert payload["exp"] > time.time()
             assert "spreadsheets" in payload["scope"]
         except Exception as exc:  # noqa: BLE001 - any flaw: Google's invalid_grant
             return self.answer(req, 400, {"error": "invalid_grant", "detail": repr(exc)})

@@ -19,6 +19,9 @@ from relayflow.sdk import AccountField, App, PollContext, PollError
 API = "https://sheets.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/spreadsheets.readonly"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# The audience Google's token endpoint wants, whichever token_uri the request goes to
+# (google-auth sends this too).
+AUDIENCE = "https://oauth2.googleapis.com/token"
 
 APP = App(
     key="google_sheets",
@@ -55,7 +58,7 @@ def assertion(key: dict[str, Any], now: float, scope: str = SCOPE) -> str:
     claims = {
         "iss": key["client_email"],
         "scope": scope,
-        "aud": key["token_uri"],
+        "aud": AUDIENCE,
         "iat": int(now),
         "exp": int(now) + 3600,
     }
