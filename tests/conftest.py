@@ -7,6 +7,7 @@ server they are skipped with the reason; `.ci/run` refuses to pass if any were s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -62,6 +63,26 @@ def pg_url(pg_server: str) -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def module_database(request: pytest.FixtureRequest, home: Path) -> Iterator[str]:
+    """For a module-scoped installation parametrised by "sqlite" / "postgres": an SQLite
+    file in `home`, or a fresh PostgreSQL database that is dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{home / 'relayflow.db'}"
+        return
+    import psycopg
+
+    server = request.getfixturevalue("pg_server")
+    name = f"relayflow_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

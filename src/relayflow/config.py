@@ -37,6 +37,8 @@ class Config:
     bwrap: str | None = None  # the bubblewrap program; None: `bwrap` on PATH
     code_max_processes: int = 256  # per code-step process, threads included
 
+    files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
+
     @property
     def private_paths(self) -> list[Path]:
         """Folders no code step may see: the home, and the SQLite database's folder."""
@@ -62,6 +64,11 @@ class Config:
             unsafe_code_steps=_flag("RELAYFLOW_UNSAFE_CODE_STEPS"),
             bwrap=os.environ.get("RELAYFLOW_BWRAP") or None,
             code_max_processes=int(os.environ.get("RELAYFLOW_CODE_MAX_PROCESSES", 256)),
+            files_roots=tuple(
+                Path(p).expanduser().resolve()
+                for p in os.environ.get("RELAYFLOW_FILES_ROOTS", "").split(os.pathsep)
+                if p.strip()
+            ),
         )
 
     @property

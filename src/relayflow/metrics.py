@@ -18,6 +18,12 @@ deliveries_skipped = Counter(
     ["outcome"],
     registry=registry,
 )
+polls = Counter(
+    "relayflow_polls",
+    "Polls of polling sources, by outcome: ok or failed",
+    ["outcome"],
+    registry=registry,
+)
 hook_rejected = Counter(
     "relayflow_hook_rejected",
     "Webhook requests refused, by HTTP status",

@@ -36,7 +36,7 @@ from relayflow.engine.runner import Runner
 from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
 from relayflow.jsoncodec import dumps
-from relayflow.sdk import HttpResponse, Received
+from relayflow.sdk import HttpResponse, LocalFiles, Received
 from relayflow.steps.base import Accounts, StepServices
 from relayflow.store import deliveries, history
 from relayflow.store.control import control_batch
@@ -47,6 +47,7 @@ from relayflow.store.runs import NewRun, load_runs, release_dead_leases
 from relayflow.store.schedule import fired_tick
 from relayflow.store.workflows import WorkflowRow, get_workflow_by_id
 from relayflow.store.writer import Batch, Writer
+from relayflow.triggers.polling import DryRun, Poller, PollOutcome
 from relayflow.triggers.schedule import Scheduler
 from relayflow.workflows import Workflows
 
@@ -119,6 +120,15 @@ class Runtime:
         self.runner: Runner | None = None
         self.worker: Worker | None = None
         self.scheduler: Scheduler | None = None
+        self.poller = Poller(
+            self.db,
+            self.writer,
+            self.catalog,
+            self.accounts,
+            self.owner,
+            LocalFiles(config.files_roots, (config.home.resolve(),)),
+            wake=self._wake_worker,
+        )
         self.listener: Listener | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._refusals: dict[str, tuple[int, int]] = {}  # workflow -> (second, logged)
@@ -176,6 +186,7 @@ class Runtime:
         if self.with_scheduler:
             self.scheduler = Scheduler(self.db, self.catalog, self.fire_tick)
             self._tasks.append(asyncio.create_task(self.scheduler.run()))
+            self._tasks.append(asyncio.create_task(self.poller.run()))
         # Everything loaded so far lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise stall the event loop (and p99) under load.
         gc.collect()
@@ -204,6 +215,7 @@ class Runtime:
         (leases released), stop worker processes, then flush the writer."""
         if self.scheduler is not None:
             self.scheduler.stop()
+        await self.poller.stop()
         if self.worker is not None:
             await self.worker.stop(self.config.stop_grace)
         if self.processes is not None:
@@ -248,8 +260,9 @@ class Runtime:
         while True:
             await asyncio.sleep(0.5)
             try:
-                if await asyncio.to_thread(self.catalog.refresh) and self.worker:
-                    self.worker.wake()
+                if await asyncio.to_thread(self.catalog.refresh):
+                    self.poller.forget()
+                    self._wake_worker()
                 if time.monotonic() - tidied > 60:
                     tidied = time.monotonic()
                     await self._tidy()
@@ -361,6 +374,17 @@ class Runtime:
         metrics.events_ingested.labels("schedule").inc()
         self.wake_workers()
         return True
+
+    def _wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def poll_now(self, workflow: WorkflowRow, dry_run: bool = False) -> PollOutcome | DryRun:
+        """Poll the workflow's source at once (not waiting for `every:`), or show what a
+        poll would emit without emitting it. Raises LookupError for another trigger."""
+        if dry_run:
+            return await self.poller.dry_run(workflow)
+        return await self.poller.poll(workflow, force=True)
 
     async def replay(self, run_id: str, version: int | None = None) -> NewRun:
         """Queue a new run of the event behind `run_id`, on `version` (default: current)."""

@@ -1,20 +1,39 @@
-"""The sources apps provide, and sending a signed sample delivery to a workflow."""
+"""The sources apps provide, polling a workflow's source now, and sending a signed sample
+delivery to a workflow."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
-from relayflow.cli.app import _config, _database, app
+from relayflow.cli.app import _config, _database, _with_runtime, app
 from relayflow.console import AsJson, Home, console, fail, print_json
 
 
-@app.command(rich_help_panel="Workflows")
+class _ListByDefault(TyperGroup):
+    """`relayflow sources [QUERY]` lists; `relayflow sources poll WORKFLOW` polls."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+sources_app = typer.Typer(
+    cls=_ListByDefault,
+    help="The sources apps provide; poll a workflow's polling source now.",
+)
+app.add_typer(sources_app, name="sources", rich_help_panel="Workflows")
+
+
+@sources_app.command("list")
 def sources(
     query: Annotated[str, typer.Argument(help="Search words, e.g. shopify")] = "",
     as_json: AsJson = False,
@@ -26,12 +45,74 @@ def sources(
     if as_json:
         print_json([s.schema() for s in found])
         return
-    table = Table("uses", "title", "inputs")
+    table = Table("uses", "kind", "title", "inputs")
     for source in found:
         fields = source.inputs.model_fields
         names = [(f.alias or n) + ("" if f.is_required() else "?") for n, f in fields.items()]
-        table.add_row(source.key, source.title, ", ".join(names) or "-")
+        table.add_row(source.key, source.kind, source.title, ", ".join(names) or "-")
     console.print(table if found else f"no source matches {query!r}")
+
+
+@sources_app.command("poll")
+def sources_poll(
+    workflow: Annotated[str, typer.Argument(help="A deployed workflow with a polling source")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be emitted; emit nothing")
+    ] = False,
+    home: Home = None,
+    as_json: AsJson = False,
+) -> None:
+    """Poll the workflow's source now: its new items start runs, exactly as a scheduled
+    poll would (never twice, even if the scheduler polls at the same moment)."""
+    from relayflow.runtime import Runtime
+    from relayflow.workflows import Workflows
+
+    config = _config(home)
+    row = Workflows(_database(config)).find(workflow)
+    if row is None or not row.current_version:
+        fail(f"no deployed workflow named {workflow!r}; see relayflow workflows list")
+    if not row.active and not dry_run:
+        fail(f"{workflow} is paused; activate it to poll it (or pass --dry-run)")
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        try:
+            return (await runtime.poll_now(row, dry_run=dry_run)).as_dict()
+        except LookupError as exc:
+            fail(str(exc))
+
+    found = _with_runtime(config, work)
+    if as_json:
+        print_json(found)
+    elif dry_run:
+        _show_dry_run(found)
+    else:
+        _show_poll(found)
+    if found.get("error") or found.get("busy"):
+        raise typer.Exit(1)
+
+
+def _show_dry_run(found: dict[str, Any]) -> None:
+    more = "" if found["complete"] else "+ (more than a dry run reads)"
+    first = " (first poll: backfill applies)" if found["first_poll"] else ""
+    console.print(f"a poll now would emit [bold]{found['would_emit']}{more}[/] events{first}")
+    for event in found["events"]:
+        console.print(json.dumps(event, ensure_ascii=False), markup=False, highlight=False)
+    _show_problems(found)
+
+
+def _show_poll(found: dict[str, Any]) -> None:
+    if found.get("busy"):
+        console.print(f"[yellow]{found['workflow']} is being polled by {found['busy']} now[/]")
+        return
+    console.print(f"emitted [bold]{found['emitted']}[/] events from {found['workflow']}")
+    _show_problems(found)
+
+
+def _show_problems(found: dict[str, Any]) -> None:
+    for problem in found.get("problems") or []:
+        console.print(f"[yellow]problem:[/] {problem}", highlight=False)
+    if found.get("error"):
+        console.print(f"[red]error:[/] {found['error']}", highlight=False)
 
 
 @app.command("send-sample", rich_help_panel="Test and inspect runs")
@@ -56,6 +137,8 @@ def send_sample(
     spec = discover().source(source)
     if spec is None:
         fail(f"no source named {source!r}; see relayflow sources")
+    if spec.kind != "webhook":
+        fail(f"{source} is polled, not sent to; try relayflow sources poll WORKFLOW --dry-run")
     key = _signing_secret(spec, account, secret, home)
     answers = []
     with httpx.Client(timeout=30) as client:

@@ -91,6 +91,9 @@ def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> Non
         definition, source = workflows.version(name, workflows.shown_version(name))
     except WorkflowError as exc:
         fail(f"{exc.message}; see relayflow workflows list")
+    from relayflow.triggers.polling import polling_status
+
+    polling = polling_status(workflows.db, row.id, definition)
     if as_json:
         print_json(
             {
@@ -99,16 +102,36 @@ def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> Non
                 "version": row.current_version,
                 "definition": definition.model_dump(mode="json", by_alias=True),
                 "versions": versions,
+                "polling": polling,
             }
         )
         return
     state = "active" if row.active else "paused"
     console.print(f"[bold]{row.name}[/] v{row.current_version} ({state}), {len(versions)} versions")
+    if polling is not None:
+        _show_polling(polling)
     console.print(
         source or json.dumps(definition.model_dump(mode="json", by_alias=True), indent=2),
         markup=False,
         highlight=False,
     )
+
+
+def _show_polling(found: dict) -> None:
+    style = {"ok": "green", "failing": "red"}.get(found["state"], "yellow")
+    console.print(
+        f"polls {found['source']} every {found['every']:g}s: [{style}]{found['state']}[/],"
+        f" last poll {when(found['last_poll_at'])}, next poll {when(found['next_poll_at'])},"
+        f" {found['emitted'] or 0} items emitted",
+        soft_wrap=True,
+    )
+    if found["last_error"]:
+        console.print(
+            f"  last error ({when(found['last_error_at'])}): {found['last_error']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @workflows_app.command("diff")

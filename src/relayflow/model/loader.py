@@ -142,8 +142,21 @@ def check_trigger(workflow: Workflow, lines: dict[tuple, int], file: str) -> lis
         return problems
     if source.needs_account and not trigger.source.account:
         report((*here, "account"), f"{source.key} needs the app's account: add `account: <name>`")
-    if source.kind == "webhook" and not trigger.source.path:
-        report((*here, "path"), f"{source.key} is a webhook: give the `path:` to serve it at")
+    given = trigger.source.model_fields_set
+    if source.kind == "webhook":
+        if not trigger.source.path:
+            report((*here, "path"), f"{source.key} is a webhook: give the `path:` to serve it at")
+        for name in ("every", "backfill"):
+            if name in given:
+                report((*here, name), f"{source.key} is a webhook source; it is not polled")
+    else:
+        for name in ("path", "dedupe_window"):
+            if name in given:
+                report(
+                    (*here, name),
+                    f"{source.key} is polled, not served over HTTP: remove `{name}:`"
+                    " (`every:` sets how often it is polled)",
+                )
     try:
         source.inputs.model_validate(trigger.source.with_)
     except ValidationError as exc:

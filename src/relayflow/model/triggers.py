@@ -83,6 +83,14 @@ class HttpTrigger(Model):
         return self
 
 
+MIN_EVERY = 1.0
+
+
+def backfill_count(value: int | str) -> int | None:
+    """How many existing items a first poll emits: None for all."""
+    return None if value == "all" else 0 if value == "none" else int(value)
+
+
 class SourceTrigger(Model):
     """An app's source: `uses: app.source`, with its account and inputs."""
 
@@ -91,11 +99,35 @@ class SourceTrigger(Model):
     path: str | None = Field(None, description="Webhook sources: served at /hooks/<path>")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     dedupe_window: Duration = Field(WEEK, description="How long a delivery's id counts as seen")
+    every: Duration | None = Field(
+        None, description="Polling sources: how often to check (default: the source's own)"
+    )
+    backfill: int | Literal["all", "none"] = Field(
+        10, description="Polling sources, first poll: all, none or the N most recent items"
+    )
 
     @field_validator("path")
     @classmethod
     def _path(cls, value: str | None) -> str | None:
         return None if value is None else hook_path(value)
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: float | None) -> float | None:
+        if value is not None and value < MIN_EVERY:
+            raise ValueError(f"every: {value:g}s is too often; poll at most once a second (1s)")
+        return value
+
+    @field_validator("backfill", mode="before")
+    @classmethod
+    def _backfill(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, int) and value < 0):
+            raise ValueError(f"backfill: {value!r}; write all, none or a number of items, e.g. 10")
+        if isinstance(value, str) and value not in ("all", "none"):
+            if value.isdigit():
+                return int(value)
+            raise ValueError(f"backfill: {value!r}; write all, none or a number of items, e.g. 10")
+        return value
 
 
 class ScheduleTrigger(Model):

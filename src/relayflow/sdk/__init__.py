@@ -1,4 +1,5 @@
-"""Everything an app may import: the app, its account fields, actions, sources, signatures.
+"""Everything an app may import: the app, its account fields, actions, sources (webhook and
+polling), signatures.
 
     from relayflow.sdk import ActionInputs, App, StepContext, action, field
 
@@ -22,6 +23,14 @@ from relayflow.sdk.apps import AccountField, App
 from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
+from relayflow.sdk.polling import (
+    LocalFiles,
+    PollContext,
+    Polled,
+    PollError,
+    PollingSource,
+    polling_source,
+)
 from relayflow.sdk.registry import Registry, discover
 from relayflow.sdk.sources import (
     Delivery,
@@ -46,6 +55,11 @@ __all__ = [
     "DataStoreError",
     "Duration",
     "HttpResponse",
+    "LocalFiles",
+    "PollContext",
+    "PollError",
+    "Polled",
+    "PollingSource",
     "Received",
     "Refused",
     "Registry",
@@ -61,6 +75,7 @@ __all__ = [
     "field",
     "metrics",
     "parse_duration",
+    "polling_source",
     "signatures",
     "webhook_source",
 ]

@@ -23,6 +23,7 @@ from relayflow.sdk import actions as declared_actions
 from relayflow.sdk import sources as declared_sources
 from relayflow.sdk.actions import Action
 from relayflow.sdk.apps import App
+from relayflow.sdk.polling import PollingSource
 from relayflow.sdk.sources import Source
 
 log = logging.getLogger(__name__)
@@ -38,21 +39,21 @@ class Registry:
     apps: dict[str, App] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # older action key -> current
-    sources: dict[str, Source] = field(default_factory=dict)
+    sources: dict[str, Source | PollingSource] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)  # app module -> why it did not load
 
     def action(self, key: str) -> Action | None:
         """The action `key` (or an older name of it), or None."""
         return self.actions.get(key) or self.actions.get(self.aliases.get(key, ""))
 
-    def source(self, key: str) -> Source | None:
+    def source(self, key: str) -> Source | PollingSource | None:
         return self.sources.get(key)
 
     def search_actions(self, query: str = "") -> list[Action]:
         """Actions whose key, title, app or description contain every word of `query`."""
         return self._search(self.actions.values(), query)
 
-    def search_sources(self, query: str = "") -> list[Source]:
+    def search_sources(self, query: str = "") -> list[Source | PollingSource]:
         """Sources whose key, title, app or description contain every word of `query`."""
         return self._search(self.sources.values(), query)
 

@@ -24,15 +24,18 @@ import time
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 
 from relayflow.sdk.actions import ActionInputs
 from relayflow.sdk.context import HttpResponse
 
+if TYPE_CHECKING:
+    from relayflow.sdk.polling import PollingSource
+
 # Every source declared so far, by key, in the order the decorators ran (see registry.py).
-DECLARED: dict[str, Source] = {}
+DECLARED: dict[str, Source | PollingSource] = {}
 
 InputsT = TypeVar("InputsT", bound=ActionInputs)
 
@@ -175,18 +178,23 @@ class Source:
         return received.events[0].event if received.events else self.sample
 
     def schema(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "title": self.title,
-            "description": self.description,
-            "app": self.app,
-            "docs": self.docs,
-            "kind": self.kind,
-            "needs_account": self.needs_account,
-            "secret_field": self.secret_field,
-            "inputs": self.inputs.model_json_schema(),
-            "sample": self.sample,
-        }
+        return schema_of(self, secret_field=self.secret_field)
+
+
+def schema_of(source: Any, **details: Any) -> dict[str, Any]:
+    """A source as the API, the CLI and the builder show it (`details`: its kind's own)."""
+    return {
+        "key": source.key,
+        "title": source.title,
+        "description": source.description,
+        "app": source.app,
+        "docs": source.docs,
+        "kind": source.kind,
+        "needs_account": source.needs_account,
+        **details,
+        "inputs": source.inputs.model_json_schema(),
+        "sample": source.sample,
+    }
 
 
 def webhook_source(
@@ -207,16 +215,13 @@ def webhook_source(
     """
 
     def register(fn: Callable[..., Received]) -> Callable[..., Received]:
-        inputs = _inputs_model(fn, key)
-        if key in DECLARED:
-            raise ValueError(f"source {key} is declared twice")
-        DECLARED[key] = Source(
-            key=key,
+        declare(
+            Source,
+            key,
+            fn,
+            SourceContext,
             title=title,
-            description=inspect.cleandoc(fn.__doc__ or ""),
-            app=key.split(".", 1)[0],
             docs=docs,
-            inputs=inputs,
             receive=fn,
             needs_account=needs_account,
             sample=sample,
@@ -230,10 +235,26 @@ def webhook_source(
     return register
 
 
-def _inputs_model(fn: Callable[..., Any], key: str) -> type[SourceInputs]:
+def declare(kind: type, key: str, fn: Callable[..., Any], context: type, **fields: Any) -> None:
+    """Register the source `key` that `fn` implements, as a `kind` (Source, PollingSource)
+    with `fields`; its inputs model is the parameter of `ctx: context[Inputs]`."""
+    if key in DECLARED:
+        raise ValueError(f"source {key} is declared twice")
+    DECLARED[key] = kind(
+        key=key,
+        description=inspect.cleandoc(fn.__doc__ or ""),
+        app=key.split(".", 1)[0],
+        inputs=_inputs_model(fn, key, context),
+        **fields,
+    )
+
+
+def _inputs_model(
+    fn: Callable[..., Any], key: str, context: type = SourceContext
+) -> type[SourceInputs]:
     hint = typing.get_type_hints(fn).get("ctx")
     args = typing.get_args(hint)
     model = args[0] if args else None
     if not (inspect.isclass(model) and issubclass(model, SourceInputs)):
-        raise TypeError(f"source {key}: annotate `ctx` as SourceContext[YourInputs]")
+        raise TypeError(f"source {key}: annotate `ctx` as {context.__name__}[YourInputs]")
     return model

@@ -146,7 +146,7 @@ def release_dead_leases() -> Batch:
     def release(cur: Any, db: Database) -> int:
         host = socket.gethostname()
         cur.execute(db.sql("SELECT DISTINCT lease_owner FROM runs WHERE status = 'running'"), ())
-        dead = [owner for (owner,) in cur.fetchall() if owner and _dead_here(owner, host)]
+        dead = [owner for (owner,) in cur.fetchall() if owner and dead_here(owner, host)]
         for owner in dead:
             cur.execute(db.sql(RELEASE_LEASES), (owner,))
         return len(dead)
@@ -154,7 +154,8 @@ def release_dead_leases() -> Batch:
     return Batch(then=release)
 
 
-def _dead_here(owner: str, host: str) -> bool:
+def dead_here(owner: str, host: str) -> bool:
+    """Whether the lease owner `owner` was a process of host `host` that no longer runs."""
     parts = owner.split(":")
     if len(parts) != 4 or parts[1] != host or not parts[2].isdigit():
         return False

@@ -207,3 +207,36 @@ delivery_log = Table(
     Column("run_id", String(32), nullable=True),
     Index("ix_delivery_log_workflow", "workflow_id", "received_at"),
 )
+
+# Polling sources: per workflow, where its source's last committed poll ended (`state`,
+# JSON: the greatest or last id, or the source's own position), advanced only in the
+# transaction that stores the runs of the items before it and only from the generation
+# the poll read; the lease of the process polling it; and what the last polls came to.
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("workflow_id", String(32), primary_key=True),
+    Column("config", String(64), nullable=False),  # hash of uses/account/with
+    Column("generation", Integer, nullable=False),
+    Column("state", Text, nullable=True),
+    Column("owner", String(200), nullable=True),
+    Column("lease_expires", Float, nullable=True),
+    Column("next_poll_at", Float, nullable=False),
+    Column("last_poll_at", Float, nullable=True),
+    Column("last_ok_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_at", Float, nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("emitted", Integer, nullable=False),  # items emitted since the cursor started
+    Column("last_emitted", Integer, nullable=False),  # items the last poll emitted
+)
+
+# The ids a `unique` polling source has emitted, newest kept per workflow.
+poll_seen = Table(
+    "poll_seen",
+    metadata,
+    Column("workflow_id", String(32), primary_key=True),
+    Column("item_id", String(500), primary_key=True),
+    Column("seen_at", Float, nullable=False),
+    Index("ix_poll_seen_workflow", "workflow_id", "seen_at"),
+)

@@ -18,6 +18,7 @@ from relayflow.store import history
 from relayflow.store.deliveries import recent_deliveries
 from relayflow.store.events import recent_events
 from relayflow.store.workflows import WorkflowRow
+from relayflow.triggers.polling import polling_status
 from relayflow.workflows import Workflows
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
@@ -52,6 +53,7 @@ def list_workflows(workflows: Workflows = Depends(workflows_of)) -> list[dict[st
 
 @router.get("/{name}", summary="A workflow with its current definition and versions")
 def get_workflow(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    """`polling`, for a polling source: its last poll, last error and next poll."""
     row = workflows.get(name)
     definition, source = workflows.version(name, workflows.shown_version(name))
     return {
@@ -59,7 +61,38 @@ def get_workflow(name: str, workflows: Workflows = Depends(workflows_of)) -> dic
         "definition": definition.model_dump(mode="json", by_alias=True),
         "source": source,
         "versions": workflows.versions(name),
+        "polling": polling_status(workflows.db, row.id, definition),
     }
+
+
+@router.get("/{name}/polling", summary="A polling source's last poll, last error, next poll")
+def polling(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
+    row = workflows.get(name)
+    definition, _source = workflows.version(name, workflows.shown_version(name))
+    found = polling_status(workflows.db, row.id, definition)
+    if found is None:
+        raise HTTPException(409, f"{name}'s trigger is not a polling source")
+    return found
+
+
+@router.post("/{name}/poll", summary="Poll the source now, or show what a poll would emit")
+async def poll(
+    name: str,
+    dry_run: bool = Query(False, description="Show what would be emitted; emit nothing"),
+    runtime: Runtime = Depends(runtime_of),
+) -> dict[str, Any]:
+    """Without `dry_run`, the new items are emitted at once, as a scheduled poll would
+    (and only once, even if the scheduler polls at the same moment)."""
+    row = runtime.workflows.get(name)
+    if not row.current_version:
+        raise HTTPException(409, f"{name} is not deployed yet; deploy it first")
+    if not row.active and not dry_run:
+        raise HTTPException(409, f"{name} is paused; activate it to poll it")
+    try:
+        outcome = await runtime.poll_now(row, dry_run=dry_run)
+    except LookupError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return outcome.as_dict()
 
 
 @router.post("", summary="Deploy a workflow (a new version if it changed)")

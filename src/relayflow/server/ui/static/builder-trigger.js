@@ -35,7 +35,7 @@ window.relayflow.builderParts.trigger = function (B) {
       "select",
       { id: "trigger-kind" },
       el("option", { value: "http", selected: kind === "http" }, "HTTP request (webhook)"),
-      el("option", { value: "source", selected: kind === "source", disabled: !Object.keys(sources).length }, "An app's event (Shopify, Stripe, Segment, …)"),
+      el("option", { value: "source", selected: kind === "source", disabled: !Object.keys(sources).length }, "An app's event (Shopify, Stripe, new rows in a file, table or sheet, …)"),
       el("option", { value: "schedule", selected: kind === "schedule" }, "Schedule"),
       el("option", { value: "manual", selected: kind === "manual" }, "Manual (test events only)")
     );
@@ -46,7 +46,7 @@ window.relayflow.builderParts.trigger = function (B) {
         value === "http"
           ? { http: { path: currentNameGuess() } }
           : value === "source"
-            ? { source: { uses: first.key, path: first.app } }
+            ? { source: first.kind === "polling" ? { uses: first.key } : { uses: first.key, path: first.app } }
             : value === "schedule"
               ? { schedule: { cron: "0 9 * * *", timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" } }
               : { manual: {} };
@@ -136,6 +136,8 @@ window.relayflow.builderParts.trigger = function (B) {
       trigger.uses = picker.value;
       trigger.with = {};
       if (!chosen || !before || chosen.app !== before.app) delete trigger.account;
+      if (chosen && chosen.kind === "polling") delete trigger.path;
+      else if (chosen && !trigger.path) trigger.path = chosen.app;
       useSample(chosen);
       B.markDirty();
       renderTrigger();
@@ -147,6 +149,7 @@ window.relayflow.builderParts.trigger = function (B) {
     const appTitle = (B.data.apps.find((a) => a.key === source.app) || {}).title || source.app;
     out.push(el("p", { class: "help" }, source.description, source.docs ? [" ", el("a", { href: source.docs, target: "_blank", rel: "noopener" }, "Docs")] : null));
     if (source.needs_account) out.push(...B.accountPicker(trigger, { app: source.app }, "trigger-source"));
+    if (source.kind === "polling") return out.concat(pollingFields(trigger, source));
     const path = el("input", { id: "trigger-path", value: trigger.path || "", required: true, autocomplete: "off" });
     const url = el("input", { id: "hook-url", readonly: true, value: hookUrl() });
     path.addEventListener("input", () => {
@@ -170,6 +173,71 @@ window.relayflow.builderParts.trigger = function (B) {
     }
     if (B.data.exists) out.push(...deliveriesFields());
     return out;
+  }
+
+  // A polling source: how often and how much on the first poll, its inputs, what its
+  // polls came to, and a dry run of a poll now.
+  function pollingFields(trigger, source) {
+    const every = el("input", { id: "trigger-every", value: trigger.every ? formatInterval(trigger.every) : "", placeholder: `${source.every}s`, autocomplete: "off", "aria-describedby": "trigger-every-help" });
+    every.addEventListener("input", () => {
+      if (every.value.trim()) trigger.every = every.value.trim();
+      else delete trigger.every;
+      B.markDirty();
+    });
+    const backfill = el("input", { id: "trigger-backfill", value: trigger.backfill === undefined ? "" : String(trigger.backfill), placeholder: "10", autocomplete: "off", "aria-describedby": "trigger-backfill-help" });
+    backfill.addEventListener("input", () => {
+      const value = backfill.value.trim();
+      if (!value) delete trigger.backfill;
+      else trigger.backfill = /^\d+$/.test(value) ? Number(value) : value;
+      B.markDirty();
+    });
+    const out = [
+      el("label", { for: "trigger-every" }, "Poll every"),
+      every,
+      el("p", { class: "help", id: "trigger-every-help" }, `A duration such as 30s, 5m or 1h (at least 1s); empty: ${source.every}s.`),
+      el("label", { for: "trigger-backfill" }, "On the first poll, emit"),
+      backfill,
+      el("p", { class: "help", id: "trigger-backfill-help" }, "all, none, or the number of most recent items (default 10). Each item after that is emitted once."),
+    ];
+    const required = new Set(source.inputs.required || []);
+    for (const [key, spec] of Object.entries(source.inputs.properties || {})) {
+      out.push(...B.inputField(trigger, key, spec, required.has(key), `trigger-in-${key}`));
+    }
+    if (B.data.exists) out.push(...pollStatusFields());
+    return out;
+  }
+
+  function pollStatusFields() {
+    const shown = el("dl", { class: "poll-status", id: "poll-status", "aria-live": "polite" });
+    const result = el("div", { class: "result", id: "dry-run", role: "status", "aria-live": "polite" });
+    const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "–");
+    async function load() {
+      try {
+        const s = await api("GET", `workflows/${encodeURIComponent(B.name)}/polling`);
+        const rows = [["State", s.state], ["Last poll", when(s.last_poll_at)], ["Next poll", when(s.next_poll_at)], ["Items emitted", String(s.emitted || 0)]];
+        if (s.last_error) rows.push(["Last error", `${s.last_error} (${when(s.last_error_at)})`]);
+        shown.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { class: k === "Last error" || s.state === "failing" && k === "State" ? "bad" : "" }, v)]));
+      } catch (error) {
+        shown.replaceChildren(el("dd", { class: "bad" }, error.message));
+      }
+    }
+    const button = el("button", { type: "button", id: "poll-dry-run" }, "Poll now (dry run)");
+    button.addEventListener("click", () =>
+      busy(button, async () => {
+        try {
+          const answer = await api("POST", `workflows/${encodeURIComponent(B.name)}/poll?dry_run=true`);
+          const head = answer.error ? el("p", { class: "error" }, answer.error) : el("p", {}, `A poll now would emit ${answer.would_emit}${answer.complete ? "" : "+"} events${answer.first_poll ? " (first poll: backfill applies)" : ""}.`);
+          const list = el("ol", { class: "events-list" }, answer.events.map((e) => el("li", {}, el("code", {}, JSON.stringify(e).slice(0, 160)))));
+          const problems = answer.problems.map((p) => el("p", { class: "help bad" }, p));
+          result.replaceChildren(head, list, ...problems);
+        } catch (error) {
+          result.replaceChildren(el("p", { class: "error" }, error.message));
+        }
+        await load();
+      })
+    );
+    load();
+    return [el("h3", {}, "Polls"), shown, el("div", { class: "test-row" }, button), result];
   }
 
   function deliveriesFields() {
