@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
 from relayflow.sandbox import admin, dashboard, profiles, queries, targets, upload
 from relayflow.sandbox.cursors import Cursors
 from relayflow.sandbox.faults import Faults
@@ -39,12 +40,16 @@ def create_app(
     fail_next: int = 0,
     fault_status: int = 503,
     seed: int | None = None,
+    concurrency_limit: int = MAX_CONCURRENT_REQUESTS,
 ) -> Starlette:
     """A Starlette app that answers like CleverTap's REST API for the given accounts.
 
     `accounts` maps Account ID to passcode (default: TEST-RELAYFLOW / sandbox-passcode).
-    Data is kept in the SQLite file `db_path` (":memory:" works too).
+    Data is kept in the SQLite file `db_path` (":memory:" works too). `concurrency_limit`
+    is how many requests an account may have in flight before a 429 (CleverTap: 15).
     """
+    if concurrency_limit < 1:
+        raise ValueError(f"concurrency_limit is {concurrency_limit}; use 1 or more requests")
     accounts = dict(accounts or DEFAULT_ACCOUNTS)
     initial_faults = {
         "error_rate": error_rate,
@@ -60,6 +65,7 @@ def create_app(
         initial_faults=initial_faults,
         stats=Stats(),
         cursors=Cursors(),
+        concurrency_limit=concurrency_limit,
     )
 
     @contextlib.asynccontextmanager

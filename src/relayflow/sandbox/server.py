@@ -38,6 +38,7 @@ class SandboxServer:
         latency_ms: int = 0,
         fail_next: int = 0,
         seed: int | None = None,
+        concurrency_limit: int | None = None,
         log_level: str = "warning",
         startup_timeout: float = 10.0,
     ) -> None:
@@ -45,12 +46,14 @@ class SandboxServer:
         self.port = port
         self.accounts = dict(accounts or DEFAULT_ACCOUNTS)
         self._db_path = db_path
-        self._fault_settings = {
+        self._app_settings = {
             "error_rate": error_rate,
             "latency_ms": latency_ms,
             "fail_next": fail_next,
             "seed": seed,
         }
+        if concurrency_limit is not None:
+            self._app_settings["concurrency_limit"] = concurrency_limit
         self._log_level = log_level
         self._startup_timeout = startup_timeout
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -119,7 +122,7 @@ class SandboxServer:
                 "pick another port, or port=0 for a free one",
             ) from exc
         self.port = self._socket.getsockname()[1]
-        self.app = create_app(self._db_path, self.accounts, **self._fault_settings)
+        self.app = create_app(self._db_path, self.accounts, **self._app_settings)
         config = uvicorn.Config(
             self.app,
             log_level=self._log_level,
