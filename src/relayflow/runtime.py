@@ -31,7 +31,7 @@ from relayflow.engine.responses import Responses
 from relayflow.engine.runner import Runner
 from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
-from relayflow.sdk import HttpResponse
+from relayflow.sdk import HttpResponse, slots
 from relayflow.steps.base import Accounts, StepServices
 from relayflow.store import history
 from relayflow.store.control import control_batch
@@ -40,6 +40,7 @@ from relayflow.store.listener import Listener
 from relayflow.store.responses import find_answer, forget_answer, purge_old_answers
 from relayflow.store.runs import NewRun, load_runs, release_dead_leases
 from relayflow.store.schedule import fired_tick
+from relayflow.store.slots import slot_provider
 from relayflow.store.workflows import WorkflowRow, get_workflow_by_id
 from relayflow.store.writer import Batch, Writer
 from relayflow.triggers.schedule import Scheduler
@@ -83,6 +84,8 @@ class Runtime:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.upgrade)
+        # Apps' request slots (e.g. CleverTap's 15 per account) hold across processes.
+        slots.install(slot_provider(self.db, self.config.home))
         self.writer.start()
         self.catalog.refresh()
         self.http = httpx.AsyncClient(follow_redirects=True, timeout=30)

@@ -23,6 +23,7 @@ from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepErro
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
 from relayflow.sdk.registry import Registry, discover
+from relayflow.sdk.slots import Slots, shared_slots
 
 __all__ = [
     "AccountField",
@@ -35,6 +36,7 @@ __all__ = [
     "HttpResponse",
     "Registry",
     "Responder",
+    "Slots",
     "StepContext",
     "StepError",
     "action",
@@ -42,4 +44,5 @@ __all__ = [
     "field",
     "metrics",
     "parse_duration",
+    "shared_slots",
 ]

@@ -13,18 +13,18 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from relayflow.sdk import StepError
+from relayflow.sdk import Slots, StepError
 
-# Sends the records while holding one slot (it must release it); returns one entry per
+# Sends the records holding the given slot (it must release it); returns one entry per
 # record: None when CleverTap processed it, else its `unprocessed` item.
-Deliver = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any] | None]]]
+Deliver = Callable[[list[dict[str, Any]], int], Awaitable[list[dict[str, Any] | None]]]
 
 
 class UploadBatcher:
     def __init__(
         self,
         deliver: Deliver,
-        slots: asyncio.Semaphore,
+        slots: Slots,
         *,
         max_records: int = 1000,
         linger: float = 0.005,
@@ -74,17 +74,17 @@ class UploadBatcher:
 
     async def _send(self) -> None:
         try:
-            await self._slots.acquire()
+            slot = await self._slots.acquire()
         finally:
             self._waiting -= 1
         batch = self._pending[: self.max_records]
         del self._pending[: self.max_records]
         if not batch:
-            self._slots.release()
+            await self._slots.release(slot)
             return
         self._schedule()
         try:
-            outcomes = await self._deliver([record for record, _ in batch])
+            outcomes = await self._deliver([record for record, _ in batch], slot)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result((outcome, len(batch)))
