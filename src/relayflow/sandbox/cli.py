@@ -10,7 +10,7 @@ import uvicorn
 from rich.console import Console
 
 from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
-from relayflow.sandbox.app import DEFAULT_ACCOUNTS, create_app
+from relayflow.sandbox.app import DEFAULT_ACCOUNTS, DEFAULT_TOKEN, create_app
 
 app = typer.Typer(
     help="Local stand-ins for the services relayflow talks to, for tests, demos and dry runs.",
@@ -87,7 +87,9 @@ def clevertap(
     console.print(f"                  dashboard {base}/")
     console.print(f"                  database  {db_path}")
     for account_id, passcode in accounts.items():
-        console.print(f"                  account   {account_id}  passcode {passcode}")
+        console.print(
+            f"                  account   {account_id}  passcode {passcode}  token {DEFAULT_TOKEN}"
+        )
     if error_rate or latency_ms or fail_next:
         console.print(
             f"                  faults    error_rate={error_rate} latency_ms={latency_ms} "

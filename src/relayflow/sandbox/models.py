@@ -68,6 +68,18 @@ class EventSummary:
     last_seen: int
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message the sandbox 'sent' to a profile (it delivers nothing, it records)."""
+
+    pk: int
+    profile_pk: int
+    channel: str  # push, sms, ... or "external trigger"
+    campaign_id: int | None
+    content: Any  # the ExternalTrigger key-values, or the campaign's content
+    sent_at: int
+
+
 def new_object_id() -> str:
     """A CleverTap-style ID for a profile created by the API."""
     return "-" + secrets.token_hex(16)
@@ -104,3 +116,8 @@ def profile_from_row(row: tuple[Any, ...]) -> Profile:
 def event_from_row(row: tuple[Any, ...]) -> Event:
     pk, profile_pk, name, ts, data = row
     return Event(pk=pk, profile_pk=profile_pk, name=name, ts=ts, data=orjson.loads(data))
+
+
+def message_from_row(row: tuple[Any, ...]) -> Message:
+    pk, profile_pk, channel, campaign_id, content, sent_at = row
+    return Message(pk, profile_pk, channel, campaign_id, orjson.loads(content), sent_at)

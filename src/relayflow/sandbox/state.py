@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
@@ -23,3 +23,4 @@ class SandboxState:
     stats: Stats
     cursors: Cursors
     concurrency_limit: int = MAX_CONCURRENT_REQUESTS  # requests in flight per account
+    tokens: dict[str, str] = field(default_factory=dict)  # X-CleverTap-Token per account
