@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import orjson
 
-from relayflow.apps.clevertap.batching import UploadBatcher
+from relayflow.apps.clevertap.batching import upload_batcher
+from relayflow.apps.clevertap.messages import TriggerSend
 from relayflow.apps.clevertap.results import match_unprocessed, record_error, rule_error
 from relayflow.apps.clevertap.retries import RequestRetries, retry_after_seconds
 from relayflow.apps.clevertap.rules import (
@@ -31,6 +32,7 @@ from relayflow.apps.clevertap.rules import (
     MAX_RECORDS_PER_UPLOAD,
     check_record,
 )
+from relayflow.apps.clevertap.sending import MessageSender
 from relayflow.sdk import StepError, metrics, shared_slots
 
 REQUESTS = metrics.counter(
@@ -78,12 +80,10 @@ class _LoopState:
             limits=httpx.Limits(max_connections=MAX_CONCURRENT_REQUESTS + 5),
             follow_redirects=False,
         )
-        self.batcher = UploadBatcher(
-            client.deliver,
-            client.slots,
-            max_records=client.max_batch,
-            linger=client.linger,
+        self.batcher = upload_batcher(
+            client.deliver, client.slots, max_records=client.max_batch, linger=client.linger
         )
+        self.messages = MessageSender(client)
 
 
 class CleverTap:
@@ -311,6 +311,23 @@ class CleverTap:
             raise record_error(record, entry)
         return {"status": "success", "processed": 1, "record": record, "request_records": size}
 
+    async def send_message(self, send: TriggerSend) -> dict[str, Any]:
+        """Trigger an External Trigger campaign for the send's users, batched with the
+        sends of concurrent runs where the API allows it.
+
+        Returns {"campaign_id", "users": [per-user result], "sent", "not_sent",
+        "request_sends"}; raises StepError when the whole request failed.
+        """
+        users, size = await self._loop_state().messages.submit(send)
+        sent = sum(1 for user in users if user["status"] == "sent")
+        return {
+            "campaign_id": send.campaign_id,
+            "users": users,
+            "sent": sent,
+            "not_sent": len(users) - sent,
+            "request_sends": size,  # runs whose sends shared the request
+        }
+
     async def deliver(
         self, records: list[dict[str, Any]], slot: int
     ) -> list[dict[str, Any] | None]:
@@ -351,6 +368,7 @@ class CleverTap:
         try:
             if asyncio.get_running_loop() is state.loop:
                 await state.batcher.drain()
+                await state.messages.drain()
                 await state.http.aclose()
         finally:
             self._state = None

@@ -167,3 +167,43 @@ def _example(channel: str) -> str:
         "sms": '"body": "Thanks for joining"',
         "whatsapp": '"template_name": "welcome", "locale": "en"',
     }[channel]
+
+
+@dataclass(frozen=True)
+class TriggerSend:
+    """One run's External Trigger send: a campaign, its users, its key-values."""
+
+    campaign_id: int
+    recipients: tuple[Recipient, ...]
+    key_values: dict[str, Any]
+
+    def entry(self) -> dict[str, Any]:
+        """The send as CleverTap's request body (or one item of a bulk request's `d`)."""
+        return {
+            "to": to_object(list(self.recipients)),
+            "campaign_id": self.campaign_id,
+            "ExternalTrigger": self.key_values,
+        }
+
+
+def trigger_send(
+    campaign_id: Any,
+    *,
+    identities: list[Any] | None = None,
+    emails: list[Any] | None = None,
+    object_ids: list[Any] | None = None,
+    key_values: dict[str, Any] | None = None,
+) -> TriggerSend:
+    """A checked send; SendError naming the input to fix (nothing is sent)."""
+    to: dict[str, list[Any]] = {}
+    for kind, values in (("identity", identities), ("email", emails), ("objectId", object_ids)):
+        if values:
+            to[kind] = [str(v).strip() for v in values]
+    if not to:
+        raise SendError("name the users: give identities, emails or object_ids")
+    recipients = recipients_of(to, "users")
+    if len(set(recipients)) != len(recipients):
+        raise SendError("a user is named twice; CleverTap would send them the message twice")
+    values = as_key_values(key_values or {})
+    check_key_values(values, "key_values")
+    return TriggerSend(campaign_id_of(campaign_id), tuple(recipients), values)
