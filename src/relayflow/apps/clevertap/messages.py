@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from relayflow.apps.clevertap.rules import is_email
+
 MAX_USERS_PER_SEND = 1000
 MAX_SENDS_PER_BULK = 1000
 MAX_CAMPAIGNS_PER_BULK = 5
@@ -202,6 +204,9 @@ def trigger_send(
     if not to:
         raise SendError("name the users: give identities, emails or object_ids")
     recipients = recipients_of(to, "users")
+    for recipient in recipients:
+        if recipient.kind == "email" and not is_email(recipient.value):
+            raise SendError(f"emails has {recipient.value!r}, which is not an email address")
     if len(set(recipients)) != len(recipients):
         raise SendError("a user is named twice; CleverTap would send them the message twice")
     values = as_key_values(key_values or {})

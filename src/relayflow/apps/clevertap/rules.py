@@ -207,6 +207,13 @@ def _present(value: Any) -> bool:
 
 def _check_identity(record: dict) -> RecordError | None:
     if not any(_present(record.get(name)) for name in IDENTITY_FIELDS):
+        for name in ("email", "Email"):
+            if _present(record.get(name)):
+                hint = (
+                    f"{name} does not name a user in an upload; send the address as identity "
+                    "(CleverTap takes an email as identity) or give the objectId"
+                )
+                return _error(523, name, hint)
         return _error(523, "identity", "Add one of identity, objectId, FBID or GPID to the record")
     for name in ("identity", "FBID", "GPID"):
         value = record.get(name)
@@ -410,8 +417,13 @@ def _check_gender(field: str, value: Any) -> RecordError | None:
     return _error(514, field, f'Gender {_show(value)} is not accepted; use "M" or "F"')
 
 
+def is_email(value: Any) -> bool:
+    """Whether CleverTap would take `value` as an email address (Email, 515)."""
+    return isinstance(value, str) and _EMAIL.match(value) is not None
+
+
 def _check_email(field: str, value: Any) -> RecordError | None:
-    if isinstance(value, str) and _EMAIL.match(value):
+    if is_email(value):
         return None
     return _error(
         515, field, f"Email {_show(value)} is not an email address, e.g. jack@example.com"
