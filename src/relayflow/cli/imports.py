@@ -10,11 +10,10 @@ after a crash or Ctrl-C to carry on (only the requests in flight then are sent a
 `--dry-run` checks every row against CleverTap's rules and sends nothing.
 """
 
-from __future__ import annotations
-
 import asyncio
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,70 +52,61 @@ Resume = Annotated[bool, typer.Option("--resume", help="Carry on an import that 
 Fresh = Annotated[bool, typer.Option("--fresh", help="Start over, forgetting an earlier run")]
 
 
-@clevertap_app.command("profiles")
-def profiles(
-    file: File,
-    account: AccountName,
-    identity: Identity,
-    key: Key = "identity",
-    maps: Maps = [],  # noqa: B006 - typer reads the default, never mutates it
-    dry_run: DryRun = False,
-    resume: Resume = False,
-    fresh: Fresh = False,
-    home: Home = None,
-    as_json: AsJson = False,
-) -> None:
-    """Create or update one profile per row; other columns become profile properties."""
-    _import(
-        "profiles",
-        file,
-        account,
-        identity,
-        key,
-        maps,
-        None,
-        None,
-        dry_run,
-        resume,
-        fresh,
-        home,
-        as_json,
-    )
+def _command(kind: str, doc: str) -> Any:
+    """The `profiles` or `events` command (events also take --event and --ts)."""
+    profiles = kind == "profiles"
+
+    def command(
+        file: File,
+        account: AccountName,
+        identity: Identity,
+        event: Annotated[
+            str | None,
+            typer.Option("--event", hidden=profiles, help="The event name, or its column"),
+        ] = None,
+        ts: Annotated[
+            str | None,
+            typer.Option("--ts", hidden=profiles, help="The column with when it happened"),
+        ] = None,
+        key: Key = "identity",
+        maps: Maps = [],  # noqa: B006 - typer reads the default, never mutates it
+        dry_run: DryRun = False,
+        resume: Resume = False,
+        fresh: Fresh = False,
+        home: Home = None,
+        as_json: AsJson = False,
+    ) -> None:
+        if profiles and (event or ts):
+            fail(
+                "profiles take no --event or --ts; import events with: relayflow import "
+                "clevertap events FILE ..."
+            )
+        options = _Options(key, maps, event, ts, dry_run, resume, fresh, home, as_json)
+        _import(kind, file, account, identity, options)
+
+    command.__doc__ = doc
+    return command
 
 
-@clevertap_app.command("events")
-def events(
-    file: File,
-    account: AccountName,
-    identity: Identity,
-    event: Annotated[
-        str, typer.Option("--event", help="The event name, or the column that holds it")
-    ],
-    ts: Annotated[str | None, typer.Option("--ts", help="The column with when it happened")] = None,
-    key: Key = "identity",
-    maps: Maps = [],  # noqa: B006
-    dry_run: DryRun = False,
-    resume: Resume = False,
-    fresh: Fresh = False,
-    home: Home = None,
-    as_json: AsJson = False,
-) -> None:
-    """Upload one event per row; other columns become event properties."""
-    _import(
-        "events",
-        file,
-        account,
-        identity,
-        key,
-        maps,
-        event,
-        ts,
-        dry_run,
-        resume,
-        fresh,
-        home,
-        as_json,
-    )
+clevertap_app.command("profiles")(
+    _command("profiles", "Create or update one profile per row; other columns become properties.")
+)
+clevertap_app.command("events")(
+    _command("events", "Upload one event per row (--event, --ts); other columns become its data.")
+)
+
+
+@dataclass(frozen=True)
+class _Options:
+    key: str
+    maps: list[str]
+    event: str | None
+    ts: str | None
+    dry_run: bool
+    resume: bool
+    fresh: bool
+    home: Path | None
+    as_json: bool
 
 
 def parse_maps(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -140,29 +130,29 @@ def parse_maps(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     return mapping, types
 
 
-def _import(
-    kind: str,
-    file: Path,
-    account: str,
-    identity: str,
-    key: str,
-    maps: list[str],
-    event: str | None,
-    ts: str | None,
-    dry_run: bool,
-    resume: bool,
-    fresh: bool,
-    home: Path | None,
-    as_json: bool,
-) -> None:
+def _import(kind: str, file: Path, account: str, identity: str, options: _Options) -> None:
     from relayflow.apps.clevertap import connect
     from relayflow.apps.clevertap.bulk import BulkImport, ImportError_, ImportSpec, RowMapper
     from relayflow.apps.clevertap.files import FileError, open_rows
     from relayflow.apps.clevertap.journal import Journal
 
-    mapping, types = parse_maps(maps)
-    spec = ImportSpec(kind, identity, key, mapping, types, event, ts)  # type: ignore[arg-type]
-    config = Config.load(home)
+    mapping, types = parse_maps(options.maps)
+    spec = ImportSpec(
+        kind,
+        identity,
+        options.key,
+        mapping,
+        types,
+        options.event,
+        options.ts,  # type: ignore[arg-type]
+    )
+    dry_run, resume, fresh, as_json = (
+        options.dry_run,
+        options.resume,
+        options.fresh,
+        options.as_json,
+    )
+    config = Config.load(options.home)
     fields = _account_fields(config, account)
     try:
         with open_rows(file) as rows:
