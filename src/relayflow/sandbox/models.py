@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +82,12 @@ class Message:
 
 
 def new_object_id() -> str:
-    """A CleverTap-style ID for a profile created by the API."""
-    return "-" + secrets.token_hex(16)
+    """A CleverTap-style ID for a profile created by the API: 32 hex digits after "-".
+
+    The first 16 grow with time, so new IDs go to the end of the object_id index instead
+    of all over it (a million-profile import stays fast); the rest are random.
+    """
+    return f"-{time.time_ns() // 1000:016x}{secrets.token_hex(8)}"
 
 
 def profile_values(p: Profile) -> tuple[Any, ...]:
