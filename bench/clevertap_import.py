@@ -25,7 +25,16 @@ from pathlib import Path
 
 import httpx
 
-from common import RELAYFLOW, free_port, handle_sigterm, log, print_table, stop_process, temp_home
+from common import (
+    RELAYFLOW,
+    free_port,
+    handle_sigterm,
+    log,
+    print_table,
+    stop_process,
+    temp_home,
+    wait_http,
+)
 
 ACCOUNT, PASSCODE = "BENCH-ACCOUNT", "bench-passcode"
 PLANS = ("free", "pro", "team")
@@ -77,7 +86,7 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         env_home = ["--home", str(home)]
         try:
-            _wait(f"{url}/_sandbox/health")
+            wait_http(f"{url}/_sandbox/health")
             subprocess.run(
                 [*RELAYFLOW, "accounts", "add", "clevertap", "bench", *env_home, "--account-id",
                  ACCOUNT, "--passcode", PASSCODE, "--endpoint", url],
@@ -128,18 +137,6 @@ def main() -> int:
         ]
     )
     return 0
-
-
-def _wait(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"no answer from {url} within {timeout} s")
 
 
 if __name__ == "__main__":
