@@ -340,9 +340,13 @@ class _Runner:
         tasks: set[asyncio.Task[None]] = set()
         with open_rows(self.job.state.file) as rows:
             mapper = RowMapper(self.job.spec, rows.columns)
+            pending = chunks(iter(rows), mapper, self.skip)
             try:
-                for chunk in chunks(iter(rows), mapper, self.skip):
-                    if self.failure is not None:
+                while self.failure is None:
+                    # Reading and checking 1000 rows takes a few ms of CPU: in a thread, so
+                    # the event loop (a server's, with its webhooks) keeps answering.
+                    chunk = await asyncio.to_thread(next, pending, None)
+                    if chunk is None:
                         break
                     self.job.state.fraction = rows.done()
                     if chunk.number in self.skip:

@@ -27,7 +27,9 @@ class Inputs(ActionInputs):
     all_users: bool = field(False, label="All users", doc="Target everyone (instead of where)")
     identities: Users = field(None, label="To identities", doc="Send to these users only")
     emails: list[str] | str | None = field(None, label="To emails", doc="Users named by email")
-    object_ids: list[str] | str | None = field(None, label="To CleverTap IDs")
+    object_ids: list[str] | str | None = field(
+        None, label="To CleverTap IDs", doc="Users named by objectId"
+    )
     content: dict[str, Any] | str | None = field(
         None, label="Content", doc="title and body (push), subject and body (email), body (sms)"
     )
