@@ -100,6 +100,8 @@ def test_a_dry_run_checks_every_row_and_sends_nothing(
         result.stdout.replace("\n", " ")
     )
     assert sandbox.stats()["requests"]["total"] == 0
+    progress = result.stderr.replace("\n", " ")
+    assert "checking users.csv" in progress and "rows/s" in progress and "2 rejected" in progress
     report = next((home.home / "imports").glob("*/rejected.csv"))
     rows = list(csv.DictReader(report.open()))
     assert [(r["row"], r["code"]) for r in rows] == [("2", "514"), ("3", "")]
