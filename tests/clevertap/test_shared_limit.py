@@ -13,8 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from relayflow.sandbox import SandboxServer
-from relayflow.store.slots import FileSlots
+from relayflow.store.database import Database
+from relayflow.store.slots import AdvisorySlots, FileSlots
 
 from .helpers import Installation
 
@@ -74,11 +77,18 @@ def test_three_workers_never_exceed_the_accounts_limit_together(
     assert peak == LIMIT  # the limit was reached (and shared), not merely never approached
 
 
-def _hold_slots(folder: str, size: int, until: Any, results: Any) -> None:
+def _slots(where: str, size: int) -> Any:
+    """Lock files in the folder `where`, or advisory locks in the PostgreSQL at `where`."""
+    if where.startswith("postgresql://"):
+        return AdvisorySlots(Database(where), "clevertap:ACC", size)
+    return FileSlots(Path(where), "clevertap:ACC", size)
+
+
+def _hold_slots(where: str, size: int, until: Any, results: Any) -> None:
     """Take all `size` slots, say so, hold them until `until` is set, then let go."""
 
     async def main() -> None:
-        slots = FileSlots(Path(folder), "clevertap:ACC", size)
+        slots = _slots(where, size)
         taken = [await slots.acquire() for _ in range(size)]
         results.put(sorted(taken))
         while not until.is_set():
@@ -107,17 +117,23 @@ def test_on_sqlite_processes_share_the_slots_through_lock_files(tmp_path: Path) 
     assert first.exitcode == second.exitcode == 0
 
 
-def test_a_killed_process_leaves_no_slot_taken(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["files", "postgresql"])
+def test_a_killed_process_leaves_no_slot_taken(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    where = request.getfixturevalue("pg_url") if kind == "postgresql" else str(tmp_path)
     context = multiprocessing.get_context("spawn")
     results, never = context.Queue(), context.Event()
-    holder = context.Process(target=_hold_slots, args=(str(tmp_path), 2, never, results))
+    holder = context.Process(target=_hold_slots, args=(where, 2, never, results))
     holder.start()
     assert results.get(timeout=20) == [0, 1]
+
+    async def take_both(wait: float) -> list[int]:
+        slots = _slots(where, 2)
+        return [await asyncio.wait_for(slots.acquire(), wait) for _ in range(2)]
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(take_both(0.3))  # while it lives, its slots are taken
     holder.kill()
     holder.join(10)
-
-    async def take_both() -> list[int]:
-        slots = FileSlots(tmp_path, "clevertap:ACC", 2)
-        return [await asyncio.wait_for(slots.acquire(), 2) for _ in range(2)]
-
-    assert sorted(asyncio.run(take_both())) == [0, 1]
+    assert sorted(asyncio.run(take_both(5))) == [0, 1]

@@ -27,6 +27,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from relayflow.sdk import StepError
 from relayflow.sdk.slots import LocalProvider, LocalSlots, SlotProvider, Slots
 from relayflow.store.database import Database
 
@@ -34,7 +35,12 @@ log = logging.getLogger(__name__)
 
 FIRST_WAIT = 0.002
 LONGEST_WAIT = 0.05
-_TRY_LOCK = "SELECT k FROM generate_series(0, %s) AS k WHERE pg_try_advisory_lock(%s, k) LIMIT 1"
+# A session may take an advisory lock it holds again (they count up), so the slots this
+# process holds are skipped; CASE makes PostgreSQL test that before it tries the lock.
+_TRY_LOCK = (
+    "SELECT k FROM generate_series(0, %s) AS k"
+    " WHERE CASE WHEN k = ANY(%s) THEN false ELSE pg_try_advisory_lock(%s, k) END LIMIT 1"
+)
 _UNLOCK = "SELECT pg_advisory_unlock(%s, %s)"
 
 
@@ -87,6 +93,7 @@ class AdvisorySlots(_SharedSlots):
         self.db = db
         self.key = scope_key(scope)
         self._connections: dict[asyncio.AbstractEventLoop, _Connection] = {}
+        self._held: set[int] = set()
 
     def _connection(self) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -96,11 +103,25 @@ class AdvisorySlots(_SharedSlots):
         return found
 
     async def _try_take(self) -> int | None:
-        row = await self._connection().fetchone(_TRY_LOCK, (self.size - 1, self.key))
-        return None if row is None else int(row[0])
+        connection = self._connection()
+        try:
+            held = sorted(self._held)
+            row = await connection.fetchone(_TRY_LOCK, (self.size - 1, held, self.key))
+        except Exception as exc:  # noqa: BLE001 - any database failure: retry the step later
+            await connection.reset()
+            raise StepError(
+                f"the request slots of {self.scope} live in PostgreSQL, which did not answer "
+                f"({type(exc).__name__}: {exc}); the step is retried later",
+                retryable=True,
+            ) from None
+        if row is None:
+            return None
+        self._held.add(int(row[0]))
+        return int(row[0])
 
     async def _give_back(self, slot: int) -> None:
         connection = self._connection()
+        self._held.discard(slot)
         try:
             await connection.fetchone(_UNLOCK, (self.key, slot))
         except Exception:  # noqa: BLE001 - a lost connection has dropped its locks already
