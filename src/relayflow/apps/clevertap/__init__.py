@@ -1,4 +1,5 @@
-"""CleverTap: create and update user profiles, upload events, campaigns, any API request.
+"""CleverTap: profiles and events (of known users, guests and anonymous users), messages,
+campaigns, bulk imports and any API request.
 
 An account is an Account ID, a Passcode and a Region (Settings > Project in the CleverTap
 dashboard); `endpoint` replaces the region's host, e.g. to use the local sandbox
@@ -94,8 +95,9 @@ async def test_connection(fields: dict[str, Any]) -> str:
 APP = App(
     key="clevertap",
     title="CleverTap",
-    description="Create and update user profiles, upload events (Charged and custom), run "
-    "campaigns, or send any CleverTap API request. Uploads from concurrent runs are batched.",
+    description="Create and update user profiles, upload events (Charged and custom), send "
+    "External Trigger messages, run push, email, SMS, WhatsApp or webhook campaigns, or send "
+    "any CleverTap API request. Uploads and messages from concurrent runs are batched.",
     docs=DOCS,
     account_fields=(
         AccountField(
