@@ -36,6 +36,7 @@ from common import (
     stop_process,
     temp_home,
     wait_drained,
+    wait_http,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ def main() -> int:
         )
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         try:
-            _wait(f"{sandbox_url}/_sandbox/health")
+            wait_http(f"{sandbox_url}/_sandbox/health")
             rf = Relayflow(home)
             subprocess.run(
                 [
@@ -189,18 +190,6 @@ def send_signups(url: str, script: Path, events: int, connections: int) -> int:
         acknowledged += requests - failed
         rate = max(100.0, (requests - failed) / (time.time() - started))
     return acknowledged
-
-
-def _wait(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
 
 
 if __name__ == "__main__":

@@ -48,3 +48,11 @@ def test_up_demo_sends_a_signup_to_a_sandbox_profile(sqlite_relayflow):
     assert found["record"]["events"]["Signed Up"]["count"] == 1
     page = httpx.get(f"http://127.0.0.1:{sandbox_port}/", params={"q": "u-1001"}).text
     assert "u-1001" in page
+    # The welcome message shows on the profile's dashboard page.
+    object_id = found["record"]["platformInfo"][0]["objectId"]
+    while time.monotonic() < deadline:
+        shown = httpx.get(f"http://127.0.0.1:{sandbox_port}/profiles/{object_id}").text
+        if 'class="message"' in shown:
+            break
+        time.sleep(0.2)
+    assert 'class="message"' in shown and "Ada Lovelace" in shown and "1000001" in shown

@@ -36,7 +36,7 @@ from relayflow.engine.runner import Runner
 from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
 from relayflow.jsoncodec import dumps
-from relayflow.sdk import HttpResponse, LocalFiles, Received
+from relayflow.sdk import HttpResponse, LocalFiles, Received, slots
 from relayflow.steps.base import Accounts, StepServices
 from relayflow.store import deliveries, history
 from relayflow.store.control import control_batch
@@ -45,6 +45,7 @@ from relayflow.store.listener import Listener
 from relayflow.store.responses import find_answer, forget_answer, purge_old_answers
 from relayflow.store.runs import NewRun, load_runs, release_dead_leases
 from relayflow.store.schedule import fired_tick
+from relayflow.store.slots import slot_provider
 from relayflow.store.workflows import WorkflowRow, get_workflow_by_id
 from relayflow.store.writer import Batch, Writer
 from relayflow.triggers.polling import DryRun, Poller, PollOutcome
@@ -135,6 +136,8 @@ class Runtime:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.upgrade)
+        # Apps' request slots (e.g. CleverTap's 15 per account) hold across processes.
+        slots.install(slot_provider(self.db, self.config.home))
         self.writer.start()
         self.catalog.refresh()
         self.http = _http_client(self.config.worker_capacity)

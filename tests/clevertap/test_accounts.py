@@ -73,8 +73,8 @@ def test_region_must_be_one_of_the_choices(store: AccountStore) -> None:
 
 
 def test_unknown_field_app_and_name_are_refused_clearly(store: AccountStore) -> None:
-    with pytest.raises(AccountError, match="has no field 'token'; its fields are account_id"):
-        store.add("clevertap", "ct", {**FIELDS, "token": "x"})
+    with pytest.raises(AccountError, match="has no field 'api_key'; its fields are account_id"):
+        store.add("clevertap", "ct", {**FIELDS, "api_key": "x"})
     with pytest.raises(AccountError, match="there is no app 'hubspot'; apps with accounts:"):
         store.add("hubspot", "hs", {})
     with pytest.raises(AccountError, match="account name 'my account' must be letters"):
@@ -159,8 +159,8 @@ def test_connection_test_reports_the_reason(store: AccountStore) -> None:
 def test_app_schema_lists_account_fields_without_values(store: AccountStore) -> None:
     schema = store.app("clevertap").schema()
     names = [f["name"] for f in schema["account_fields"]]
-    assert names == ["account_id", "passcode", "region", "endpoint"]
-    assert json.dumps(schema).count('"secret": true') == 1
+    assert names == ["account_id", "passcode", "region", "endpoint", "token", "request_limit"]
+    assert json.dumps(schema).count('"secret": true') == 2  # passcode and token
 
 
 def test_accounts_work_the_same_on_sqlite_and_postgresql(

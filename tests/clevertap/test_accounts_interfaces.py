@@ -22,7 +22,15 @@ def test_apps_list_their_account_fields(installation: Installation) -> None:
     with installation.api() as api:
         apps = {a["key"]: a for a in api.get("/apps").json()}
     fields = {f["name"]: f for f in apps["clevertap"]["account_fields"]}
-    assert list(fields) == ["account_id", "passcode", "region", "endpoint"]
+    assert list(fields) == [
+        "account_id",
+        "passcode",
+        "region",
+        "endpoint",
+        "token",
+        "request_limit",
+    ]
+    assert fields["token"]["secret"] is True and fields["token"]["required"] is False
     assert fields["passcode"]["secret"] is True
     assert fields["region"]["choices"] == ["eu1", "in1", "sg1", "us1", "aps3", "mec1"]
     assert fields["region"]["default"] == "eu1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Any
 
 import pytest
@@ -97,10 +98,14 @@ def test_failed_requests_are_retried_until_they_succeed(
 ) -> None:
     sandbox.set_faults(fail_next=2, status=status)
     client = client_for(sandbox)
+    client.retry = RequestRetries(budget=4.0, initial=0.05, max_delay=0.2)
+    started = time.monotonic()
     (result,) = asyncio.run(upload_all(client, [person(1)]))
 
     assert result["status"] == "success"
     assert client.counters.requests == 3
+    if status == 429:  # the sandbox's 429 says Retry-After: 1, and the client waits for it
+        assert time.monotonic() - started >= 2.0
     assert sandbox.stats()["requests"]["by_status"] == {str(status): 2, "200": 1}
     assert profile(sandbox, "user-1") is not None
 

@@ -123,5 +123,67 @@ def test_a_campaign_without_an_audience_is_refused_before_sending(
     (run,) = installation.wait_finished("no-audience", 1)
 
     assert run["status"] == "failed"
-    assert "give where (who gets the campaign) or all_users: true" in run["error"]
+    assert "give one of where, all_users: true, or the users (identities" in run["error"]
+    assert sandbox.stats()["requests"]["total"] == 0
+
+
+USER_CAMPAIGNS = """
+name: user-campaigns
+trigger:
+  http: {path: user-campaigns}
+steps:
+  - name: sms
+    uses: clevertap.create_campaign
+    account: clevertap-demo
+    with:
+      name: Order shipped
+      target_mode: sms
+      identities: "{{ steps.trigger.event.body.user_id }}"
+      content: {body: "Your order is on its way"}
+  - name: whatsapp_everyone
+    uses: clevertap.create_campaign
+    account: clevertap-demo
+    with:
+      name: Weekly digest
+      target_mode: whatsapp
+      all_users: true
+      content: {template_name: digest, locale: en}
+"""
+
+
+def test_sms_and_whatsapp_campaigns_reach_listed_users_or_a_segment(
+    installation: Installation, sandbox: SandboxServer
+) -> None:
+    httpx.post(
+        f"{sandbox.url}/1/upload",
+        headers=sandbox.headers(),
+        json={"d": [{"type": "profile", "identity": "c-1", "profileData": {}}]},
+    ).raise_for_status()
+    installation.deploy(USER_CAMPAIGNS)
+    installation.post("user-campaigns", {"user_id": "c-1"})
+    (run,) = installation.wait_finished("user-campaigns", 1)
+
+    assert run["status"] == "succeeded", run["error"]
+    sms, everyone = installation.run(run["id"])["steps"]
+    assert sms["return_value"]["processed"] == 1
+    assert sms["exports"]["$summary"] == "Sent sms campaign Order shipped to 1"
+    [message] = sandbox.messages(identity="c-1")
+    assert message["channel"] == "sms" and message["content"]["body"] == "Your order is on its way"
+    assert isinstance(everyone["return_value"]["id"], int)
+    assert sandbox.stats()["requests"]["by_path"]["/1/send/sms.json"] == 1
+
+
+def test_a_user_campaign_without_what_its_channel_needs_is_refused_before_sending(
+    installation: Installation, sandbox: SandboxServer
+) -> None:
+    installation.deploy(
+        USER_CAMPAIGNS.replace("user-campaigns", "bad-push").replace(
+            "target_mode: sms", "target_mode: push"
+        )
+    )
+    installation.post("bad-push", {"user_id": "c-1"})
+    (run,) = installation.wait_finished("bad-push", 1)
+
+    assert run["status"] == "failed"
+    assert "content: a push message needs content.title, e.g. {" in run["error"]
     assert sandbox.stats()["requests"]["total"] == 0

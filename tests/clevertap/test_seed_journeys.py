@@ -47,6 +47,9 @@ def test_a_signup_webhook_creates_the_profile_in_clevertap(
     assert steps[0]["exports"]["$summary"] == "Profile u-1001 created or updated"
     assert steps[0]["return_value"]["status"] == "success"
     assert steps[1]["return_value"]["record"]["evtData"] == {"Source": "newsletter"}
+    [welcome] = sandbox.messages(identity="u-1001")
+    assert welcome["content"] == {"Name": "Ada Lovelace", "Plan": "pro"}
+    assert steps[2]["return_value"]["users"] == [{"identity": "u-1001", "status": "sent"}]
 
 
 def test_a_purchase_becomes_a_charged_event_with_its_items(
@@ -72,6 +75,12 @@ def test_a_purchase_becomes_a_charged_event_with_its_items(
         "Items": items,
     }
     assert profile(sandbox, "u-2002")["events"]["Charged"]["count"] == 1
+    [thanks] = sandbox.messages(identity="u-2002")
+    assert thanks["campaign_id"] == 1000002
+    assert thanks["content"]["Order"] == "o-5001" and thanks["content"]["Amount"] == "300"
+    assert thanks["content"]["Items"][1] == {
+        "Category": "books", "Book name": "Achieving inner zen", "Quantity": "4",
+    }  # fmt: skip
 
 
 CUSTOM_PROPERTY = """
@@ -138,7 +147,8 @@ def test_a_custom_property_goes_up_through_a_raw_json_api_request(
 
     assert sample["status"] == "failed"
     assert "1 of 1 records break CleverTap's rules, so nothing was sent" in sample["error"]
-    assert "ErrorCode: 523" in sample["error"] and "Add one of identity" in sample["error"]
+    assert "ErrorCode: 523" in sample["error"]
+    assert "does not name a user in an upload; send the address as identity" in sample["error"]
     assert unchecked["status"] == "failed"
     assert (
         "CleverTap skipped 1 of 1 records; record 1: CleverTap rejected the profile for "

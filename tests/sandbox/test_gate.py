@@ -59,6 +59,7 @@ async def _upload_concurrently(sandbox: SandboxServer, count: int) -> list[int]:
                 "error": "Too many concurrent requests",
                 "code": 429,
             }
+            assert response.headers["retry-after"] == "1"
     return [r.status_code for r in responses]
 
 
@@ -70,6 +71,13 @@ def test_vector_10_sixteenth_concurrent_request_gets_429(sandbox: SandboxServer)
     assert stats["concurrency"]["ACC-ONE"] == {"in_flight": 0, "peak": 15}
     assert stats["requests"]["by_status"] == {"200": 15, "429": 5}
     assert stats["uploads"]["records"] == 15
+
+
+def test_a_sandbox_started_with_a_lower_limit_refuses_beyond_it() -> None:
+    with SandboxServer(concurrency_limit=3, latency_ms=400) as small:
+        statuses = asyncio.run(_upload_concurrently(small, 5))
+        assert sorted(statuses) == [200] * 3 + [429] * 2
+        assert small.stats()["concurrency"][small.account_id]["peak"] == 3
 
 
 def test_concurrency_is_counted_per_account(sandbox: SandboxServer) -> None:
@@ -98,6 +106,7 @@ def test_fail_next_and_status_override(sandbox: SandboxServer, api: httpx.Client
     throttled = api.post("/1/upload", json={"d": [EVENT]})
     assert throttled.status_code == 429
     assert throttled.json()["error"] == "Too many concurrent requests"
+    assert throttled.headers["retry-after"] == "1"
     assert sandbox.stats()["uploads"]["records"] == 1
 
 

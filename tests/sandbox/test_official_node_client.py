@@ -40,7 +40,21 @@ async function main() {
     {event_name: "Signed Up", from: 20240501, to: 20240501}, {batchSize: 1});
   const count = await clevertap.getEventsCount(
     {event_name: "Signed Up", from: 20240501, to: 20240501});
-  console.log(JSON.stringify({upload, profile, events, count}));
+  // Guests: an anonymous user by CleverTap ID, a guest checkout by email as identity.
+  const guests = await clevertap.upload([
+    {type: "event", objectId: "__g5b4f8a2c9d3e41f7a", ts: 1714568400, evtName: "Viewed",
+     evtData: {Page: "pricing"}},
+    {type: "profile", identity: "guest@example.com", ts: 1714568400,
+     profileData: {Email: "guest@example.com", Name: "Gus"}},
+  ]);
+  const byEmail = await clevertap.profile({email: "guest@example.com"});
+  const byObjectId = await clevertap.profile({objectId: "__g5b4f8a2c9d3e41f7a"});
+  const campaign = {name: "Order update", segment: "all", when: "now", devices: ["android"],
+                    content: {title: "Shipped", body: "Your order is on its way"}};
+  const sms = await clevertap.targets(clevertap.TARGET_CREATE, {...campaign, target_mode: "sms"});
+  const fax = await clevertap.targets(clevertap.TARGET_CREATE, {...campaign, target_mode: "fax"});
+  console.log(JSON.stringify({upload, profile, events, count, guests, byEmail, byObjectId, sms,
+                              fax}));
 }
 
 main().catch((error) => { console.error(error); process.exit(1); });
@@ -99,4 +113,12 @@ def test_official_node_client_uploads_and_reads_back(node_client: Path) -> None:
     assert output["count"] == {"status": "success", "count": 1}
     # The client's GET ?query= form creates the cursor, then it follows it with GETs.
     assert stats["requests"]["by_path"]["/1/events.json"] == 2
-    assert stats["requests"]["by_status"] == {"200": 5}
+
+    assert output["guests"] == {"status": "success", "processed": 2, "unprocessed": []}
+    assert output["byEmail"]["record"]["identity"] == "guest@example.com"
+    assert output["byEmail"]["record"]["profileData"]["Name"] == "Gus"
+    assert output["byObjectId"]["record"]["events"]["Viewed"]["count"] == 1
+    assert output["sms"]["status"] == "success" and isinstance(output["sms"]["id"], int)
+    assert output["fax"]["status"] == "fail"
+    assert "target_mode is 'fax'; use one of push, webpush, email, sms" in output["fax"]["error"]
+    assert stats["requests"]["by_status"] == {"200": 9, "400": 1}

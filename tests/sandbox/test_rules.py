@@ -188,6 +188,16 @@ def test_523_missing_identity_names_the_four_fields() -> None:
     assert code_of({"type": "profile", "identity": {"id": 1}, "objectId": "abc"}) == 523
 
 
+def test_523_an_email_alone_does_not_name_a_user_in_an_upload() -> None:
+    # CleverTap keys uploads by identity, objectId, FBID or GPID; a guest's email goes in
+    # identity (docs/clevertap-api.md §G).
+    error = check_record({"type": "event", "email": "g@x.io", "evtName": "A", "evtData": {}})
+    assert error is not None and error.code == 523 and error.field == "email"
+    assert "send the address as identity" in error.message
+    assert code_of({"type": "event", "identity": "g@x.io", "evtName": "A", "evtData": {}}) is None
+    assert code_of({"type": "profile", "objectId": "__g5b4f8a2c", "profileData": {}}) is None
+
+
 def test_524_record_neither_event_nor_profile() -> None:
     assert code_of({"identity": "u1", "evtName": "A", "evtData": {}}) == 524
     assert code_of({"type": "user", "identity": "u1"}) == 524

@@ -11,6 +11,7 @@ from relayflow.cli.app import app
 def _mount_groups() -> None:
     """Command groups that live beside their feature."""
     from relayflow.accounts.cli import app as accounts_app
+    from relayflow.cli.imports import app as imports_app
     from relayflow.datastores.cli import app as stores_app
     from relayflow.sandbox.cli import app as sandbox_app
     from relayflow.users.cli import app as users_app
@@ -18,6 +19,7 @@ def _mount_groups() -> None:
     app.add_typer(accounts_app, name="accounts", rich_help_panel="Accounts, data and people")
     app.add_typer(stores_app, name="stores", rich_help_panel="Accounts, data and people")
     app.add_typer(users_app, name="users", rich_help_panel="Accounts, data and people")
+    app.add_typer(imports_app, name="import", rich_help_panel="Accounts, data and people")
     app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Run relayflow")
 
 

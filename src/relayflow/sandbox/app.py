@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from relayflow.sandbox import admin, dashboard, profiles, queries, targets, upload
+from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
+from relayflow.sandbox import admin, dashboard, profiles, queries, sends, targets, upload
 from relayflow.sandbox.cursors import Cursors
 from relayflow.sandbox.faults import Faults
 from relayflow.sandbox.gate import API_PREFIXES, ApiGate
@@ -23,10 +24,12 @@ from relayflow.sandbox.store import SandboxStore
 from relayflow.sandbox.web import ApiError, JSONResponse, fail
 
 DEFAULT_ACCOUNTS = {"TEST-RELAYFLOW": "sandbox-passcode"}
+DEFAULT_TOKEN = "sandbox-token"
 _IMPLEMENTED = (
     "/1/upload, /1/profile.json, /1/profiles.json, /1/events.json, /1/delete/profiles.json, "
     "/1/counts/events.json, /1/counts/profiles.json, /1/targets/{create,list,result,stop}.json, "
-    "/v1/connect"
+    "/1/send/externaltrigger.json, /2/send/externaltrigger.json, "
+    "/1/send/{push,webpush,email,sms,whatsapp}.json, /v1/connect"
 )
 
 
@@ -39,12 +42,18 @@ def create_app(
     fail_next: int = 0,
     fault_status: int = 503,
     seed: int | None = None,
+    concurrency_limit: int = MAX_CONCURRENT_REQUESTS,
+    tokens: dict[str, str] | None = None,
 ) -> Starlette:
     """A Starlette app that answers like CleverTap's REST API for the given accounts.
 
     `accounts` maps Account ID to passcode (default: TEST-RELAYFLOW / sandbox-passcode).
-    Data is kept in the SQLite file `db_path` (":memory:" works too).
+    Data is kept in the SQLite file `db_path` (":memory:" works too). `concurrency_limit`
+    is how many requests an account may have in flight before a 429 (CleverTap: 15).
+    `tokens` maps Account ID to its X-CleverTap-Token (default: "sandbox-token" for each).
     """
+    if concurrency_limit < 1:
+        raise ValueError(f"concurrency_limit is {concurrency_limit}; use 1 or more requests")
     accounts = dict(accounts or DEFAULT_ACCOUNTS)
     initial_faults = {
         "error_rate": error_rate,
@@ -60,6 +69,8 @@ def create_app(
         initial_faults=initial_faults,
         stats=Stats(),
         cursors=Cursors(),
+        concurrency_limit=concurrency_limit,
+        tokens=dict(tokens) if tokens is not None else dict.fromkeys(accounts, DEFAULT_TOKEN),
     )
 
     @contextlib.asynccontextmanager
@@ -74,8 +85,10 @@ def create_app(
         *profiles.routes,
         *queries.routes,
         *targets.routes,
+        *sends.routes,
         Route("/v1/connect", connect, methods=["GET", "POST"]),
         Route("/1/{rest:path}", unknown_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
+        Route("/2/{rest:path}", unknown_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
         *admin.routes,
         *dashboard.routes,
     ]

@@ -9,7 +9,8 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from relayflow.sandbox.app import DEFAULT_ACCOUNTS, create_app
+from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
+from relayflow.sandbox.app import DEFAULT_ACCOUNTS, DEFAULT_TOKEN, create_app
 
 app = typer.Typer(
     help="Local stand-ins for the services relayflow talks to, for tests, demos and dry runs.",
@@ -60,11 +61,21 @@ def clevertap(
     error_rate: float = typer.Option(0.0, min=0.0, max=1.0, help="Fraction of calls → 503."),
     latency_ms: int = typer.Option(0, min=0, help="Added latency per API call, in ms."),
     fail_next: int = typer.Option(0, min=0, help="Fail this many API calls first (503)."),
+    concurrency: int = typer.Option(
+        MAX_CONCURRENT_REQUESTS, min=1, help="Requests in flight per account before a 429."
+    ),
 ) -> None:
     """Serve CleverTap's REST API (upload, profiles, events, counts, delete, campaigns)."""
     accounts = parse_accounts(account)
     db_path = db or default_db_path()
-    asgi_app = create_app(db_path, accounts, error_rate, latency_ms, fail_next=fail_next)
+    asgi_app = create_app(
+        db_path,
+        accounts,
+        error_rate,
+        latency_ms,
+        fail_next=fail_next,
+        concurrency_limit=concurrency,
+    )
     base = f"http://{host}:{port}"
     console = Console()
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -76,7 +87,9 @@ def clevertap(
     console.print(f"                  dashboard {base}/")
     console.print(f"                  database  {db_path}")
     for account_id, passcode in accounts.items():
-        console.print(f"                  account   {account_id}  passcode {passcode}")
+        console.print(
+            f"                  account   {account_id}  passcode {passcode}  token {DEFAULT_TOKEN}"
+        )
     if error_rate or latency_ms or fail_next:
         console.print(
             f"                  faults    error_rate={error_rate} latency_ms={latency_ms} "

@@ -1,4 +1,4 @@
-"""The sandbox dashboard: profiles, one profile with its events, event counts by day.
+"""The sandbox dashboard: profiles, one profile with its events and messages, event counts.
 
 Server-rendered pages with no auth (the sandbox binds to 127.0.0.1). `?account=` picks the
 account when the sandbox has several.
@@ -23,6 +23,7 @@ from relayflow.sandbox.web import state_of
 
 PAGE_SIZE = 50
 EVENTS_SHOWN = 200
+MESSAGES_SHOWN = 50
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -69,8 +70,10 @@ async def profiles_page(request: Request) -> Response:
     )
     has_next = len(profiles) > PAGE_SIZE
     profiles = profiles[:PAGE_SIZE]
-    summaries = await run_in_threadpool(store.event_summaries, [p.pk for p in profiles])
-    rows = [(p, sum(s.count for s in summaries[p.pk])) for p in profiles]
+    pks = [p.pk for p in profiles]
+    summaries = await run_in_threadpool(store.event_summaries, pks)
+    sent = await run_in_threadpool(store.message_counts, pks)
+    rows = [(p, sum(s.count for s in summaries[p.pk]), sent.get(p.pk, 0)) for p in profiles]
     total = await run_in_threadpool(store.count_profiles, account)
     return _page(
         request,
@@ -93,6 +96,7 @@ async def profile_page(request: Request) -> Response:
         raise HTTPException(404, f"No profile {object_id!r} in account {account}")
     summaries = await run_in_threadpool(store.event_summaries, [profile.pk])
     events = await run_in_threadpool(store.events_of_profile, profile.pk, EVENTS_SHOWN)
+    messages = await run_in_threadpool(store.messages_of_profile, profile.pk, MESSAGES_SHOWN)
     return _page(
         request,
         "profile.html",
@@ -101,6 +105,8 @@ async def profile_page(request: Request) -> Response:
         summaries=summaries[profile.pk],
         events=events,
         events_shown=EVENTS_SHOWN,
+        messages=messages,
+        messages_shown=MESSAGES_SHOWN,
     )
 
 

@@ -1,6 +1,9 @@
 """The gate in front of every CleverTap API call: stats, auth, concurrency cap, faults.
 
-Only paths under /1/ and /v1/ pass through it; the dashboard and /_sandbox/ do not.
+Only paths under /1/, /2/ and /v1/ pass through it; the dashboard and /_sandbox/ do not.
+A request beyond the account's concurrency limit (15 unless the sandbox was started with
+another) answers 429 with `Retry-After: 1`, as do injected 429 faults: CleverTap documents
+the 429 but not the header, so the sandbox sends the conventional one (docs/clevertap-api.md).
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import hmac
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
 from relayflow.sandbox.faults import FAULT_STATUSES
 from relayflow.sandbox.state import SandboxState
-from relayflow.sandbox.web import ACCOUNT_SCOPE_KEY, fail
+from relayflow.sandbox.web import ACCOUNT_SCOPE_KEY, JSONResponse, fail
 
-API_PREFIXES = ("/1/", "/v1/")
+API_PREFIXES = ("/1/", "/2/", "/v1/")
+RETRY_AFTER_SECONDS = 1
 
 
 class ApiGate:
@@ -51,8 +54,8 @@ class ApiGate:
             await fail("Invalid Credentials", 401)(scope, receive, send)
             return
         stats = self.state.stats
-        if stats.in_flight[account] >= MAX_CONCURRENT_REQUESTS:
-            await fail("Too many concurrent requests", 429)(scope, receive, send)
+        if stats.in_flight[account] >= self.state.concurrency_limit:
+            await throttled()(scope, receive, send)
             return
         stats.enter(account)
         try:
@@ -60,6 +63,9 @@ class ApiGate:
             if faults.latency_ms:
                 await asyncio.sleep(faults.latency_ms / 1000)
             failure = faults.next_failure()
+            if failure == 429:
+                await throttled()(scope, receive, send)
+                return
             if failure is not None:
                 await fail(FAULT_STATUSES[failure], failure)(scope, receive, send)
                 return
@@ -75,3 +81,10 @@ class ApiGate:
         if expected is None or not hmac.compare_digest(passcode.encode(), expected.encode()):
             return None
         return account
+
+
+def throttled() -> JSONResponse:
+    """CleverTap's 429 for too many concurrent requests, with when to try again."""
+    response = fail(FAULT_STATUSES[429], 429)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +69,25 @@ class EventSummary:
     last_seen: int
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message the sandbox 'sent' to a profile (it delivers nothing, it records)."""
+
+    pk: int
+    profile_pk: int
+    channel: str  # push, sms, ... or "external trigger"
+    campaign_id: int | None
+    content: Any  # the ExternalTrigger key-values, or the campaign's content
+    sent_at: int
+
+
 def new_object_id() -> str:
-    """A CleverTap-style ID for a profile created by the API."""
-    return "-" + secrets.token_hex(16)
+    """A CleverTap-style ID for a profile created by the API: 32 hex digits after "-".
+
+    The first 16 grow with time, so new IDs go to the end of the object_id index instead
+    of all over it (a million-profile import stays fast); the rest are random.
+    """
+    return f"-{time.time_ns() // 1000:016x}{secrets.token_hex(8)}"
 
 
 def profile_values(p: Profile) -> tuple[Any, ...]:
@@ -104,3 +121,8 @@ def profile_from_row(row: tuple[Any, ...]) -> Profile:
 def event_from_row(row: tuple[Any, ...]) -> Event:
     pk, profile_pk, name, ts, data = row
     return Event(pk=pk, profile_pk=profile_pk, name=name, ts=ts, data=orjson.loads(data))
+
+
+def message_from_row(row: tuple[Any, ...]) -> Message:
+    pk, profile_pk, channel, campaign_id, content, sent_at = row
+    return Message(pk, profile_pk, channel, campaign_id, orjson.loads(content), sent_at)

@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from relayflow.sandbox.app import DEFAULT_ACCOUNTS, create_app
+from relayflow.sandbox.app import DEFAULT_ACCOUNTS, DEFAULT_TOKEN, create_app
 
 
 class SandboxServer:
@@ -38,6 +38,8 @@ class SandboxServer:
         latency_ms: int = 0,
         fail_next: int = 0,
         seed: int | None = None,
+        concurrency_limit: int | None = None,
+        tokens: dict[str, str] | None = None,
         log_level: str = "warning",
         startup_timeout: float = 10.0,
     ) -> None:
@@ -45,12 +47,18 @@ class SandboxServer:
         self.port = port
         self.accounts = dict(accounts or DEFAULT_ACCOUNTS)
         self._db_path = db_path
-        self._fault_settings = {
+        self._app_settings = {
             "error_rate": error_rate,
             "latency_ms": latency_ms,
             "fail_next": fail_next,
             "seed": seed,
         }
+        if concurrency_limit is not None:
+            self._app_settings["concurrency_limit"] = concurrency_limit
+        self.tokens = (
+            dict(tokens) if tokens is not None else dict.fromkeys(self.accounts, DEFAULT_TOKEN)
+        )
+        self._app_settings["tokens"] = self.tokens
         self._log_level = log_level
         self._startup_timeout = startup_timeout
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -82,6 +90,18 @@ class SandboxServer:
         if self._db_path is None:
             raise RuntimeError("The sandbox has no database yet; start it first")
         return Path(self._db_path)
+
+    def messages(self, account: str | None = None, **lookup: str) -> list[dict[str, Any]]:
+        """GET /_sandbox/messages: what the sandbox 'sent', newest first (optionally to
+        one user: identity=, email= or objectId=)."""
+        params = {"account": account or self.account_id, **lookup}
+        url = f"{self.url}/_sandbox/messages"
+        response = httpx.get(url, params=params, timeout=10, trust_env=False)
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"/_sandbox/messages answered {response.status_code}: {response.text}"
+            )
+        return response.json()["messages"]
 
     def headers(self, account: str | None = None) -> dict[str, str]:
         """CleverTap auth headers for `account` (default: the first account)."""
@@ -119,7 +139,7 @@ class SandboxServer:
                 "pick another port, or port=0 for a free one",
             ) from exc
         self.port = self._socket.getsockname()[1]
-        self.app = create_app(self._db_path, self.accounts, **self._fault_settings)
+        self.app = create_app(self._db_path, self.accounts, **self._app_settings)
         config = uvicorn.Config(
             self.app,
             log_level=self._log_level,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
 from relayflow.sandbox.cursors import Cursors
 from relayflow.sandbox.faults import Faults
 from relayflow.sandbox.stats import Stats
@@ -21,3 +22,5 @@ class SandboxState:
     initial_faults: dict[str, Any]
     stats: Stats
     cursors: Cursors
+    concurrency_limit: int = MAX_CONCURRENT_REQUESTS  # requests in flight per account
+    tokens: dict[str, str] = field(default_factory=dict)  # X-CleverTap-Token per account

@@ -1,4 +1,4 @@
-"""The sandbox's SQLite storage: profiles, events and campaign targets, per account.
+"""The sandbox's SQLite storage: profiles, events, campaign targets and sent messages.
 
 One connection guarded by a lock: the sandbox is a single process and SQLite has one
 writer anyway. Each upload is one transaction of batched statements.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from relayflow.sandbox.models import (
     PROFILE_COLUMNS,
     Event,
     EventSummary,
+    Message,
     Profile,
     event_from_row,
+    message_from_row,
     profile_from_row,
 )
 from relayflow.sandbox.upsert import apply_upload
@@ -41,8 +44,8 @@ CREATE TABLE IF NOT EXISTS profiles (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS profiles_object_id ON profiles (account, object_id);
 CREATE UNIQUE INDEX IF NOT EXISTS profiles_identity ON profiles (account, identity);
-CREATE INDEX IF NOT EXISTS profiles_fbid ON profiles (account, fbid);
-CREATE INDEX IF NOT EXISTS profiles_gpid ON profiles (account, gpid);
+CREATE INDEX IF NOT EXISTS profiles_fbid ON profiles (account, fbid) WHERE fbid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS profiles_gpid ON profiles (account, gpid) WHERE gpid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS profiles_email ON profiles (account, email);
 CREATE TABLE IF NOT EXISTS events (
     pk INTEGER PRIMARY KEY,
@@ -65,6 +68,16 @@ CREATE TABLE IF NOT EXISTS targets (
     scheduled_at INTEGER NOT NULL,
     PRIMARY KEY (account, id)
 );
+CREATE TABLE IF NOT EXISTS messages (
+    pk INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    profile_pk INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    campaign_id INTEGER,
+    content TEXT NOT NULL,
+    sent_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_profile ON messages (profile_pk, sent_at);
 """
 
 _CHUNK = 500
@@ -82,7 +95,9 @@ class SandboxStore:
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             # The sandbox is test data: durability across power loss is not worth the fsyncs.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA synchronous=OFF")
+            self._conn.execute("PRAGMA cache_size=-65536")  # 64 MB: big uploads stay in memory
+            self._conn.execute("PRAGMA wal_autocheckpoint=20000")
             self._conn.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -92,7 +107,7 @@ class SandboxStore:
     def wipe(self, account: str | None = None) -> None:
         """Delete all data, or one account's."""
         with self._lock, self._conn:
-            for table in ("events", "profiles", "targets"):
+            for table in ("events", "profiles", "targets", "messages"):
                 if account is None:
                     self._conn.execute(f"DELETE FROM {table}")
                 else:
@@ -118,6 +133,23 @@ class SandboxStore:
                 (account, value),
             ).fetchone()
         return profile_from_row(row) if row else None
+
+    def profiles_by(self, account: str, column: str, values: list[str]) -> dict[str, Profile]:
+        """The profiles whose `column` is one of `values`, by that value."""
+        if column not in {"identity", "email", "object_id", "fbid", "gpid"}:
+            raise ValueError(f"cannot look profiles up by {column!r}")
+        found: dict[str, Profile] = {}
+        with self._lock:
+            for chunk in _chunks(sorted(set(values))):
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT {PROFILE_COLUMNS}, {column} FROM profiles"
+                    f" WHERE account = ? AND {column} IN ({marks}) ORDER BY updated_at",
+                    (account, *chunk),
+                )
+                for row in rows:
+                    found[row[-1]] = profile_from_row(row[:-1])
+        return found
 
     def profiles_by_pks(self, pks: list[int]) -> list[Profile]:
         """Profiles in the order of `pks` (missing ones, e.g. deleted since, are left out)."""
@@ -160,6 +192,7 @@ class SandboxStore:
                 )
             ]
             self._conn.executemany("DELETE FROM events WHERE profile_pk = ?", [(p,) for p in pks])
+            self._conn.executemany("DELETE FROM messages WHERE profile_pk = ?", [(p,) for p in pks])
             self._conn.executemany("DELETE FROM profiles WHERE pk = ?", [(p,) for p in pks])
         return len(pks)
 
@@ -263,6 +296,63 @@ class SandboxStore:
                 "SELECT max(ts) FROM events WHERE account = ?", (account,)
             ).fetchone()
         return ts
+
+    # -- messages -----------------------------------------------------------------------
+
+    def record_messages(
+        self, account: str, messages: list[tuple[int, str, int | None, Any]]
+    ) -> None:
+        """Store sent messages: (profile pk, channel, campaign id, content) each, sent now."""
+        now = int(time.time())
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT INTO messages (account, profile_pk, channel, campaign_id, content,"
+                " sent_at) VALUES (?,?,?,?,?,?)",
+                [(account, pk, ch, cid, orjson.dumps(c), now) for pk, ch, cid, c in messages],
+            )
+
+    def messages_of_profile(self, profile_pk: int, limit: int) -> list[Message]:
+        """A profile's messages, newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT pk, profile_pk, channel, campaign_id, content, sent_at FROM messages"
+                " WHERE profile_pk = ? ORDER BY sent_at DESC, pk DESC LIMIT ?",
+                (profile_pk, limit),
+            ).fetchall()
+        return [message_from_row(row) for row in rows]
+
+    def recent_messages(
+        self, account: str, limit: int, profile_pk: int | None = None
+    ) -> list[dict[str, Any]]:
+        """An account's (or one profile's) messages, newest first, with who got each."""
+        where = "m.account = ?" + (" AND m.profile_pk = ?" if profile_pk is not None else "")
+        params: tuple[Any, ...] = (account, profile_pk) if profile_pk is not None else (account,)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT m.channel, m.campaign_id, m.content, m.sent_at, p.identity, p.email,"
+                " p.object_id FROM messages m JOIN profiles p ON p.pk = m.profile_pk"
+                f" WHERE {where} ORDER BY m.sent_at DESC, m.pk DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        keys = ("channel", "campaign_id", "content", "sent_at", "identity", "email", "objectId")
+        found = [dict(zip(keys, row, strict=True)) for row in rows]
+        for message in found:
+            message["content"] = orjson.loads(message["content"])
+        return found
+
+    def message_counts(self, profile_pks: list[int]) -> dict[int, int]:
+        """How many messages each profile received."""
+        counts: dict[int, int] = {}
+        with self._lock:
+            for chunk in _chunks(profile_pks):
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    "SELECT profile_pk, count(*) FROM messages"
+                    f" WHERE profile_pk IN ({marks}) GROUP BY profile_pk",
+                    chunk,
+                )
+                counts.update(rows)
+        return counts
 
     # -- targets (campaigns) ----------------------------------------------------------------
 

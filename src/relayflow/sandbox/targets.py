@@ -27,6 +27,7 @@ from relayflow.sandbox.web import (
     state_of,
 )
 
+TARGET_MODES = ("push", "webpush", "email", "sms", "whatsapp", "webhook")
 NOT_COMPLETED = {"error": "This target hasn't been completed", "status": "fail"}
 
 
@@ -44,6 +45,9 @@ async def create(request: Request) -> JSONResponse:
         raise ApiError(f'segment is {segment!r}; the only segment value is "all"')
     if where is not None:
         json_object(where, "where")
+    mode = payload.get("target_mode")
+    if mode is not None and mode not in TARGET_MODES:
+        raise ApiError(f"target_mode is {mode!r}; use one of {', '.join(TARGET_MODES)}")
     if "content" in payload:
         json_object(payload["content"], "content")
     now = int(time.time())

@@ -32,6 +32,7 @@ from relayflow.sdk.polling import (
     polling_source,
 )
 from relayflow.sdk.registry import Registry, discover
+from relayflow.sdk.slots import Slots, shared_slots
 from relayflow.sdk.sources import (
     Delivery,
     Emitted,
@@ -68,6 +69,7 @@ __all__ = [
     "Source",
     "SourceContext",
     "SourceInputs",
+    "Slots",
     "StepContext",
     "StepError",
     "action",
@@ -78,4 +80,5 @@ __all__ = [
     "polling_source",
     "signatures",
     "webhook_source",
+    "shared_slots",
 ]

@@ -1,4 +1,5 @@
-"""CleverTap: create and update user profiles, upload events, campaigns, any API request.
+"""CleverTap: profiles and events (of known users, guests and anonymous users), messages,
+campaigns, bulk imports and any API request.
 
 An account is an Account ID, a Passcode and a Region (Settings > Project in the CleverTap
 dashboard); `endpoint` replaces the region's host, e.g. to use the local sandbox
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 from relayflow.apps.clevertap.client import CleverTap
 from relayflow.apps.clevertap.retries import RequestRetries
+from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
 from relayflow.sdk import AccountField, App
 
 DOCS = "https://developer.clevertap.com/docs/common-api-components"
@@ -47,6 +49,21 @@ def base_url(fields: dict[str, Any]) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
+def request_limit(fields: dict[str, Any]) -> int:
+    """How many requests the account may have in flight at once (CleverTap: 15)."""
+    raw = fields.get("request_limit")
+    if raw is None or str(raw).strip() == "":
+        return MAX_CONCURRENT_REQUESTS
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise ValueError(
+            f"request_limit {raw!r} is not a number of requests from 1 to 100; CleverTap "
+            f"allows {MAX_CONCURRENT_REQUESTS} concurrent requests per account, so leave it "
+            "empty unless CleverTap gave your account another limit"
+        )
+    return int(text)
+
+
 def connect(fields: dict[str, Any], retry: RequestRetries | None = None) -> CleverTap:
     """The client actions use; cheap, opens no connection until the first request."""
     account_id = str(fields.get("account_id") or "").strip()
@@ -55,7 +72,15 @@ def connect(fields: dict[str, Any], retry: RequestRetries | None = None) -> Clev
         raise ValueError("a CleverTap account needs account_id and passcode")
     url = base_url(fields)
     region = None if fields.get("endpoint") else fields.get("region") or DEFAULT_REGION
-    return CleverTap(account_id, passcode, url, region=region, retry=retry)
+    return CleverTap(
+        account_id,
+        passcode,
+        url,
+        region=region,
+        retry=retry,
+        max_in_flight=request_limit(fields),
+        token=str(fields.get("token") or "").strip() or None,
+    )
 
 
 async def test_connection(fields: dict[str, Any]) -> str:
@@ -70,8 +95,9 @@ async def test_connection(fields: dict[str, Any]) -> str:
 APP = App(
     key="clevertap",
     title="CleverTap",
-    description="Create and update user profiles, upload events (Charged and custom), run "
-    "campaigns, or send any CleverTap API request. Uploads from concurrent runs are batched.",
+    description="Create and update user profiles, upload events (Charged and custom), send "
+    "External Trigger messages, run push, email, SMS, WhatsApp or webhook campaigns, or send "
+    "any CleverTap API request. Uploads and messages from concurrent runs are batched.",
     docs=DOCS,
     account_fields=(
         AccountField(
@@ -100,6 +126,21 @@ APP = App(
             required=False,
             help="replaces the region's host, e.g. http://127.0.0.1:8790 for the sandbox or a "
             "proxy",
+        ),
+        AccountField(
+            "token",
+            "Token",
+            secret=True,
+            required=False,
+            help="X-CleverTap-Token, needed to send several External Trigger campaigns in one "
+            "request (/2/send/externaltrigger.json); without it each campaign is sent alone",
+        ),
+        AccountField(
+            "request_limit",
+            "Concurrent requests",
+            required=False,
+            help="requests in flight at once across every relayflow process (default 15, "
+            "CleverTap's limit per account)",
         ),
     ),
     connect=connect,

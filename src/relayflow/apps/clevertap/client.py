@@ -1,7 +1,8 @@
 """An async CleverTap API client for one account: auth, retries, slots, batched uploads.
 
-- Every request carries the account's headers and waits for one of 15 request slots, the
-  concurrency CleverTap allows an account.
+- Every request carries the account's headers and waits for one of the account's request
+  slots (15, the concurrency CleverTap allows an account), shared by every process of the
+  installation (relayflow.sdk.slots), so a server and its workers together stay within it.
 - 429, 5xx, timeouts and connection errors are retried with exponential backoff and
   jitter (honouring `Retry-After`) within a bounded time; then the step fails with a
   retryable error, so a workflow with `retries:` keeps the event and tries again later.
@@ -22,7 +23,8 @@ from typing import Any
 import httpx
 import orjson
 
-from relayflow.apps.clevertap.batching import UploadBatcher
+from relayflow.apps.clevertap.batching import upload_batcher
+from relayflow.apps.clevertap.messages import TriggerSend
 from relayflow.apps.clevertap.results import match_unprocessed, record_error, rule_error
 from relayflow.apps.clevertap.retries import RequestRetries, retry_after_seconds
 from relayflow.apps.clevertap.rules import (
@@ -30,14 +32,13 @@ from relayflow.apps.clevertap.rules import (
     MAX_RECORDS_PER_UPLOAD,
     check_record,
 )
-from relayflow.sdk import StepError, metrics
+from relayflow.apps.clevertap.sending import MessageSender
+from relayflow.sdk import StepError, metrics, shared_slots
 
 REQUESTS = metrics.counter(
     "clevertap_requests", "Requests sent to CleverTap, by HTTP status", ["status"]
 )
-RECORDS = metrics.counter(
-    "clevertap_records", "Records sent to CleverTap, by outcome", ["outcome"]
-)
+RECORDS = metrics.counter("clevertap_records", "Records sent to CleverTap, by outcome", ["outcome"])
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 LINGER_SECONDS = 0.005
@@ -79,13 +80,10 @@ class _LoopState:
             limits=httpx.Limits(max_connections=MAX_CONCURRENT_REQUESTS + 5),
             follow_redirects=False,
         )
-        self.slots = asyncio.Semaphore(client.max_in_flight)
-        self.batcher = UploadBatcher(
-            client.deliver,
-            self.slots,
-            max_records=client.max_batch,
-            linger=client.linger,
+        self.batcher = upload_batcher(
+            client.deliver, client.slots, max_records=client.max_batch, linger=client.linger
         )
+        self.messages = MessageSender(client)
 
 
 class CleverTap:
@@ -103,6 +101,7 @@ class CleverTap:
         linger: float = LINGER_SECONDS,
         max_batch: int = MAX_RECORDS_PER_UPLOAD,
         max_in_flight: int = MAX_CONCURRENT_REQUESTS,
+        token: str | None = None,
     ) -> None:
         self.account_id = account_id
         self._passcode = passcode
@@ -113,7 +112,10 @@ class CleverTap:
         self.linger = linger
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
+        self._token = token
         self.counters = Counters()
+        # Shared by every process of the installation (relayflow.sdk.slots).
+        self.slots = shared_slots(f"clevertap:{account_id}", max_in_flight)
         self._state: _LoopState | None = None
 
     def __repr__(self) -> str:  # never the passcode
@@ -126,6 +128,15 @@ class CleverTap:
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "relayflow",
         }
+
+    @property
+    def has_token(self) -> bool:
+        """Whether the account has an X-CleverTap-Token (needed for bulk sends)."""
+        return self._token is not None
+
+    def token_headers(self) -> dict[str, str]:
+        """The X-CleverTap-Token header the bulk-send endpoints want ({} without a token)."""
+        return {"X-CleverTap-Token": self._token} if self._token else {}
 
     def _loop_state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
@@ -143,29 +154,33 @@ class CleverTap:
         params: dict[str, Any] | None = None,
         body: Any = None,
         idempotent: bool = True,
-        slot_held: bool = False,
+        slot: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ApiResponse:
         """Send one request, retrying what may succeed later; returns the last response.
 
-        Raises StepError (retryable) when no response came back within the retry budget.
-        With `idempotent=False` only answers that prove nothing was done (429, refused
+        Each attempt holds one of the account's request slots: `slot` is one the caller
+        took already (it is released after the first attempt). Raises StepError
+        (retryable) when no response came back within the retry budget. With
+        `idempotent=False` only answers that prove nothing was done (429, refused
         connections) are retried, so a campaign is never created twice.
         """
         state = self._loop_state()
         url = self.base_url + path
         started = time.monotonic()
         attempt = 0
-        holding = slot_held
+        held = slot
         try:
             content = None if body is None else _json(body)
             while True:
                 attempt += 1
-                if not holding:
-                    await state.slots.acquire()
-                    holding = True
+                if held is None:
+                    held = await self.slots.acquire()
                 response: httpx.Response | None = None
                 try:
-                    response = await state.http.request(method, url, params=params, content=content)
+                    response = await state.http.request(
+                        method, url, params=params, content=content, headers=headers
+                    )
                     problem = f"HTTP {response.status_code}"
                     retry_after = retry_after_seconds(response.headers.get("retry-after"))
                     may_retry = response.status_code in RETRY_STATUSES and (
@@ -176,8 +191,8 @@ class CleverTap:
                     retry_after = None
                     may_retry = idempotent or isinstance(exc, _NOT_SENT)
                 finally:
-                    state.slots.release()
-                    holding = False
+                    taken, held = held, None
+                    await self.slots.release(taken)
                 self.counters.requests += 1
                 status = str(response.status_code) if response is not None else "error"
                 REQUESTS.labels(status).inc()
@@ -201,8 +216,8 @@ class CleverTap:
                     raise _unreachable(url, problem, attempt, elapsed, may_retry)
                 await asyncio.sleep(delay)
         finally:
-            if holding:
-                state.slots.release()
+            if held is not None:
+                await self.slots.release(held)
 
     async def call(
         self,
@@ -296,12 +311,31 @@ class CleverTap:
             raise record_error(record, entry)
         return {"status": "success", "processed": 1, "record": record, "request_records": size}
 
-    async def deliver(self, records: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
-        """Send one upload request (holding a slot already); one outcome per record."""
+    async def send_message(self, send: TriggerSend) -> dict[str, Any]:
+        """Trigger an External Trigger campaign for the send's users, batched with the
+        sends of concurrent runs where the API allows it.
+
+        Returns {"campaign_id", "users": [per-user result], "sent", "not_sent",
+        "request_sends"}; raises StepError when the whole request failed.
+        """
+        users, size = await self._loop_state().messages.submit(send)
+        sent = sum(1 for user in users if user["status"] == "sent")
+        return {
+            "campaign_id": send.campaign_id,
+            "users": users,
+            "sent": sent,
+            "not_sent": len(users) - sent,
+            "request_sends": size,  # runs whose sends shared the request
+        }
+
+    async def deliver(
+        self, records: list[dict[str, Any]], slot: int
+    ) -> list[dict[str, Any] | None]:
+        """Send one upload request holding `slot` already; one outcome per record."""
         self.counters.upload_requests += 1
         self.counters.records_sent += len(records)
         try:
-            response = await self.send("POST", "/1/upload", body={"d": records}, slot_held=True)
+            response = await self.send("POST", "/1/upload", body={"d": records}, slot=slot)
             self.raise_for_status(response, "POST", "/1/upload")
         except StepError:
             RECORDS.labels("failed").inc(len(records))
@@ -334,6 +368,7 @@ class CleverTap:
         try:
             if asyncio.get_running_loop() is state.loop:
                 await state.batcher.drain()
+                await state.messages.drain()
                 await state.http.aclose()
         finally:
             self._state = None

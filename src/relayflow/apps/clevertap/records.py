@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from relayflow.apps.clevertap.rules import to_clevertap_date
+from relayflow.apps.clevertap.rules import is_email, to_clevertap_date
 from relayflow.sdk import StepError
 
 _ISO_DATETIME = re.compile(
@@ -31,6 +31,39 @@ def identity_text(value: Any, where: str = "identity") -> str:
     if isinstance(value, bool) or value is None or str(value).strip() == "":
         raise fail(f"{where} is {value!r}; give the user's id, e.g. a user id or an email")
     return str(value).strip()
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not isinstance(value, bool) and str(value).strip() != ""
+
+
+def user_keys(identity: Any = None, object_id: Any = None, email: Any = None) -> dict[str, str]:
+    """The keys that name the user of an upload record, following CleverTap's rules.
+
+    CleverTap finds the user by `identity` (your id for them, which may be an email) or
+    `objectId` (its own CleverTap ID, e.g. of an anonymous app or web user); both together
+    give that CleverTap ID your identity. An email is not a key of its own: a guest with
+    only an email (a guest checkout) is named by it as identity.
+    """
+    keys: dict[str, str] = {}
+    if _given(identity):
+        keys["identity"] = identity_text(identity)
+    if _given(object_id):
+        keys["objectId"] = str(object_id).strip()
+    if keys:
+        return keys
+    if _given(email):
+        address = str(email).strip()
+        if not is_email(address):
+            raise fail(
+                f"email {address!r} is not an email address (e.g. jack@example.com), so it "
+                "cannot name a guest; give identity or object_id instead"
+            )
+        return {"identity": address}
+    raise fail(
+        f"identity is {identity!r}; give the user's id (identity), their CleverTap ID "
+        "(object_id), or for a guest without either their email"
+    )
 
 
 def epoch_seconds(value: Any, where: str = "ts") -> int:
@@ -136,6 +169,7 @@ def yyyymmdd(value: Any, where: str) -> int:
 def profile_record(
     identity: Any,
     *,
+    object_id: Any = None,
     name: str | None = None,
     email: str | None = None,
     phone: Any = None,
@@ -147,7 +181,7 @@ def profile_record(
     for key, value in (("Name", name), ("Email", email), ("Phone", phone)):
         if value is not None and str(value).strip() != "":
             data[key] = str(value).strip()
-    record: dict[str, Any] = {"type": "profile", "identity": identity_text(identity)}
+    record: dict[str, Any] = {"type": "profile", **user_keys(identity, object_id, email)}
     if ts is not None and ts != "":
         record["ts"] = epoch_seconds(ts)
     record["profileData"] = data
@@ -155,10 +189,17 @@ def profile_record(
 
 
 def event_record(
-    identity: Any, event_name: str, data: dict[str, Any] | None = None, ts: Any = None
+    identity: Any,
+    event_name: str,
+    data: dict[str, Any] | None = None,
+    ts: Any = None,
+    *,
+    object_id: Any = None,
+    email: Any = None,
 ) -> dict[str, Any]:
-    """An event upload record, e.g. Charged with Amount, Charged ID and Items."""
-    record: dict[str, Any] = {"type": "event", "identity": identity_text(identity)}
+    """An event upload record, e.g. Charged with Amount, Charged ID and Items; `email`
+    names a guest who has no identity or objectId (see `user_keys`)."""
+    record: dict[str, Any] = {"type": "event", **user_keys(identity, object_id, email)}
     if ts is not None and ts != "":
         record["ts"] = epoch_seconds(ts)
     record["evtName"] = event_name.strip()
@@ -187,4 +228,9 @@ def input_locator(step: str, named: Mapping[str, str] | None = None) -> Callable
     return locate
 
 
-_RECORD_INPUTS = {"evtName": "event_name", "evtData": "event_data", "profileData": "properties"}
+_RECORD_INPUTS = {
+    "evtName": "event_name",
+    "evtData": "event_data",
+    "profileData": "properties",
+    "objectId": "object_id",
+}

@@ -207,6 +207,13 @@ def _present(value: Any) -> bool:
 
 def _check_identity(record: dict) -> RecordError | None:
     if not any(_present(record.get(name)) for name in IDENTITY_FIELDS):
+        for name in ("email", "Email"):
+            if _present(record.get(name)):
+                hint = (
+                    f"{name} does not name a user in an upload; send the address as identity "
+                    "(CleverTap takes an email as identity) or give the objectId"
+                )
+                return _error(523, name, hint)
         return _error(523, "identity", "Add one of identity, objectId, FBID or GPID to the record")
     for name in ("identity", "FBID", "GPID"):
         value = record.get(name)
@@ -309,11 +316,14 @@ def _check_profile(data: Any) -> RecordError | None:
     if not isinstance(data, dict):
         hint = f"profileData must be an object of profile properties, got {_show(data)}"
         return _error(555, "profileData", hint)
-    custom = sum(1 for key in data if key not in SYSTEM_PROFILE_KEYS)
-    if custom > MAX_CUSTOM_PROFILE_KEYS:
-        hint = f"profileData has {custom} custom keys; the limit is {MAX_CUSTOM_PROFILE_KEYS}"
-        return _error(555, "profileData", hint)
+    if len(data) > MAX_CUSTOM_PROFILE_KEYS:
+        custom = sum(1 for key in data if key not in SYSTEM_PROFILE_KEYS)
+        if custom > MAX_CUSTOM_PROFILE_KEYS:
+            hint = f"profileData has {custom} custom keys; the limit is {MAX_CUSTOM_PROFILE_KEYS}"
+            return _error(555, "profileData", hint)
     for key, value in data.items():
+        if _plainly_valid(key, value):
+            continue
         field = f"profileData.{key}"
         if _utf8_len(key) > MAX_KEY_LENGTH:
             hint = f"Property name is {_utf8_len(key)} bytes; the limit is {MAX_KEY_LENGTH}"
@@ -327,6 +337,35 @@ def _check_profile(data: Any) -> RecordError | None:
         if error:
             return error
     return None
+
+
+# A key of at most 30 characters is at most 120 bytes, a value of 128 at most 512: no need
+# to encode them to know they are within the limits.
+_SHORT_KEY = MAX_KEY_LENGTH // 4
+_SHORT_VALUE = MAX_VALUE_BYTES // 4
+
+
+def _plainly_valid(key: str, value: Any) -> bool:
+    """True for the common case that needs no closer look (bulk imports check millions):
+    a short custom string or number, or a system value that its own check accepts."""
+    if len(key) > _SHORT_KEY:
+        return False
+    kind = type(value)
+    if kind is str:
+        if len(value) > _SHORT_VALUE:
+            return False
+        if key in _SYSTEM_CHECKS:
+            return _FAST_ACCEPT.get(key, _never)(value)
+        return key[:4] != "MSG-"
+    if kind is int or kind is float:
+        if key == "Age":
+            return 0 <= value <= 150
+        return key not in _SYSTEM_CHECKS and key[:4] != "MSG-"
+    return False
+
+
+def _never(value: Any) -> bool:
+    return False
 
 
 def _check_operation(key: str, field: str, value: dict) -> RecordError | None:
@@ -410,8 +449,13 @@ def _check_gender(field: str, value: Any) -> RecordError | None:
     return _error(514, field, f'Gender {_show(value)} is not accepted; use "M" or "F"')
 
 
+def is_email(value: Any) -> bool:
+    """Whether CleverTap would take `value` as an email address (Email, 515)."""
+    return isinstance(value, str) and _EMAIL.match(value) is not None
+
+
 def _check_email(field: str, value: Any) -> RecordError | None:
-    if isinstance(value, str) and _EMAIL.match(value):
+    if is_email(value):
         return None
     return _error(
         515, field, f"Email {_show(value)} is not an email address, e.g. jack@example.com"
@@ -473,6 +517,14 @@ def _check_name(field: str, value: Any) -> RecordError | None:
         return None
     return _error(555, field, f"Name {_show(value)} must be a string")
 
+
+# What each system check accepts, without building its error (see _plainly_valid).
+_FAST_ACCEPT = {
+    "Name": lambda value: True,
+    "Email": lambda value: _EMAIL.match(value) is not None,
+    "Phone": lambda value: _PHONE.match(value) is not None,
+    "Gender": lambda value: value in ("M", "F"),
+}
 
 _SYSTEM_CHECKS = {
     "Gender": _check_gender,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from relayflow.server.api import accounts, library, runs, stores, users, workflows
+from relayflow.server.api import accounts, imports, library, runs, stores, users, workflows
 from relayflow.server.api.deps import add_error_handlers
 from relayflow.server.api.workflows import workflow_summary
 
@@ -17,6 +17,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     library.router,
     accounts.router,
+    imports.router,
     stores.router,
     users.router,
 )

@@ -10,7 +10,15 @@ from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):
-    identity: str | int = field(label="Identity", doc="The user's unique id in your project")
+    identity: str | int | None = field(
+        None, label="Identity", doc="The user's unique id in your project"
+    )
+    object_id: str | None = field(
+        None, label="CleverTap ID", doc="objectId of an anonymous app or web user"
+    )
+    email: str | None = field(
+        None, label="Guest email", doc="Names a guest with neither identity nor CleverTap ID"
+    )
     event_name: str = field(label="Event name", examples=["Charged", "Signed Up", "Product Viewed"])
     event_data: dict[str, Any] | str = field(
         {},
@@ -38,8 +46,15 @@ class Inputs(ActionInputs):
 async def upload_event(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
     """Record a custom or built-in event, such as Charged with Items, for one user."""
     data = as_object(inputs.event_data, "event_data")
-    record = event_record(inputs.identity, inputs.event_name, data, inputs.ts)
+    record = event_record(
+        inputs.identity,
+        inputs.event_name,
+        data,
+        inputs.ts,
+        object_id=inputs.object_id,
+        email=inputs.email,
+    )
     locate = input_locator(ctx.step)
     result = await ctx.account.upload(record, check=inputs.check_rules, locate=locate)
-    ctx.summary(f"{record['evtName']} recorded for {record['identity']}")
+    ctx.summary(f"{record['evtName']} recorded for {record.get('identity') or record['objectId']}")
     return result

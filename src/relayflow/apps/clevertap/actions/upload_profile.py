@@ -10,11 +10,19 @@ from relayflow.sdk import ActionInputs, StepContext, action, field
 
 
 class Inputs(ActionInputs):
-    identity: str | int = field(
+    identity: str | int | None = field(
+        None,
         label="Identity",
         doc="Your unique id for the user, e.g. user_id; an unknown identity creates a profile",
     )
-    email: str | None = field(None, label="Email", doc="Left out when empty")
+    object_id: str | None = field(
+        None,
+        label="CleverTap ID",
+        doc="objectId of an anonymous app or web user; with identity, gives it that identity",
+    )
+    email: str | None = field(
+        None, label="Email", doc="Left out when empty; names a guest who has no identity"
+    )
     name: str | None = field(None, label="Name")
     phone: str | int | None = field(
         None, label="Phone number", doc="With the country code, e.g. +15555555555"
@@ -44,9 +52,13 @@ class Inputs(ActionInputs):
     coalesces=True,
 )
 async def upload_profile(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
-    """Create or update a CleverTap user profile: identity, name, email, phone, properties."""
+    """Create or update a CleverTap user profile: identity, name, email, phone, properties.
+
+    A guest (no identity yet) is named by CleverTap ID, or by email, which then serves as
+    identity."""
     record = profile_record(
         inputs.identity,
+        object_id=inputs.object_id,
         name=inputs.name,
         email=inputs.email,
         phone=inputs.phone,
@@ -56,5 +68,5 @@ async def upload_profile(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
     named = {"Name": "name", "Email": "email", "Phone": "phone"}
     locate = input_locator(ctx.step, {k: v for k, v in named.items() if getattr(inputs, v)})
     result = await ctx.account.upload(record, check=inputs.check_rules, locate=locate)
-    ctx.summary(f"Profile {record['identity']} created or updated")
+    ctx.summary(f"Profile {record.get('identity') or record['objectId']} created or updated")
     return result

@@ -18,7 +18,9 @@ class Inputs(ActionInputs):
 
 @action(
     "data_stores.compare_and_set",
-    aliases=("store.compare_and_set",), title="Compare and Set a Record")
+    aliases=("store.compare_and_set",),
+    title="Compare and Set a Record",
+)
 async def compare_and_set(ctx: StepContext, inputs: Inputs) -> bool:
     """Set the key to the new value only while it holds the expected one; true when set."""
     with stores(ctx) as ds:

@@ -11,9 +11,7 @@ class Inputs(ActionInputs):
     key: str = key_field()
 
 
-@action(
-    "data_stores.delete",
-    aliases=("store.delete",), title="Delete a Record")
+@action("data_stores.delete", aliases=("store.delete",), title="Delete a Record")
 async def delete(ctx: StepContext, inputs: Inputs) -> bool:
     """Remove the key; returns whether it had a value (a missing key is not an error)."""
     with stores(ctx) as ds:

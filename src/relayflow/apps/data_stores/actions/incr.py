@@ -13,9 +13,7 @@ class Inputs(ActionInputs):
     default: int | float = field(0, label="Start from", doc="The value of a key that has none")
 
 
-@action(
-    "data_stores.incr",
-    aliases=("store.incr",), title="Increment a Counter")
+@action("data_stores.incr", aliases=("store.incr",), title="Increment a Counter")
 async def incr(ctx: StepContext, inputs: Inputs) -> int | float:
     """Add the amount to the key's number and return the new value (the key keeps its TTL)."""
     with stores(ctx) as ds:

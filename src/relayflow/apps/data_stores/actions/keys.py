@@ -14,9 +14,7 @@ class Inputs(ActionInputs):
     values: bool = field(False, label="With values", doc="Return {key: value} instead")
 
 
-@action(
-    "data_stores.keys",
-    aliases=("store.keys",), title="List Keys")
+@action("data_stores.keys", aliases=("store.keys",), title="List Keys")
 async def keys(ctx: StepContext, inputs: Inputs) -> Any:
     """The store's keys, sorted (or an object of keys and values, with `values`)."""
     with stores(ctx) as ds:

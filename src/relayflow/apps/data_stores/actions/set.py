@@ -15,9 +15,7 @@ class Inputs(ActionInputs):
     ttl: Duration | None = ttl_field()
 
 
-@action(
-    "data_stores.set",
-    aliases=("store.set",), title="Add or Update a Record")
+@action("data_stores.set", aliases=("store.set",), title="Add or Update a Record")
 async def set_(ctx: StepContext, inputs: Inputs) -> Any:
     """Set the key (creating the store if needed) and return the value set."""
     with stores(ctx) as ds:

@@ -16,8 +16,8 @@ class Inputs(ActionInputs):
 
 
 @action(
-    "data_stores.set_if_absent",
-    aliases=("store.set_if_absent",), title="Set a Record if Absent")
+    "data_stores.set_if_absent", aliases=("store.set_if_absent",), title="Set a Record if Absent"
+)
 async def set_if_absent(ctx: StepContext, inputs: Inputs) -> bool:
     """Set the key only when it has no value; returns true when this step set it.
 
