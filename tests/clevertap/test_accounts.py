@@ -159,7 +159,9 @@ def test_connection_test_reports_the_reason(store: AccountStore) -> None:
 def test_app_schema_lists_account_fields_without_values(store: AccountStore) -> None:
     schema = store.app("clevertap").schema()
     names = [f["name"] for f in schema["account_fields"]]
-    assert names == ["account_id", "passcode", "region", "endpoint", "token", "request_limit"]
+    assert names == [
+        "account_id", "passcode", "region", "endpoint", "token", "request_limit", "webhook_key"
+    ]
     assert json.dumps(schema).count('"secret": true') == 2  # passcode and token
 
 

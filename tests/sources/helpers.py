@@ -26,6 +26,7 @@ SECRETS = {
     "typeform": "typeform-webhook-secret",
     "standard": "whsec_" + base64.b64encode(b"standard-webhooks-key-32-bytes!!").decode(),
     "github": "github-hook-secret",
+    "clevertap": "clevertap-webhook-key",
 }
 
 ACCOUNTS = {  # app -> (account name, `relayflow accounts add` flags)
@@ -37,6 +38,19 @@ ACCOUNTS = {  # app -> (account name, `relayflow accounts add` flags)
     "segment": ("segment", ["--webhook-secret", SECRETS["segment"]]),
     "typeform": ("typeform", ["--webhook-secret", SECRETS["typeform"]]),
     "webhooks": ("github-hooks", ["--webhook-secret", SECRETS["github"]]),
+    "clevertap": (
+        "ct-hooks",
+        [
+            "--account-id",
+            "TEST-HOOKS",
+            "--passcode",
+            "unused",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--webhook-key",
+            SECRETS["clevertap"],
+        ],
+    ),
 }
 
 WORKFLOWS = {
@@ -96,6 +110,16 @@ steps:
   - name: raw
     uses: util.echo
     with: {value: "{{ steps.trigger.event.raw_body }}"}
+""",
+    "clevertap-journey": """\
+name: clevertap-journey
+trigger:
+  source: {uses: clevertap.webhook, account: ct-hooks, path: clevertap}
+steps:
+  - name: who
+    uses: util.echo
+    with:
+      value: "{{ steps.trigger.event.identity }} {{ steps.trigger.event.key_values.coupon }}"
 """,
     "github-pushes": """\
 name: github-pushes

@@ -98,7 +98,9 @@ class SourceTrigger(Model):
     account: str | None = Field(None, description="The app's account (it holds the secret)")
     path: str | None = Field(None, description="Webhook sources: served at /hooks/<path>")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
-    dedupe_window: Duration = Field(WEEK, description="How long a delivery's id counts as seen")
+    dedupe_window: Duration | None = Field(
+        None, description="How long a delivery's id counts as seen (default: the source's, 7d)"
+    )
     every: Duration | None = Field(
         None, description="Polling sources: how often to check (default: the source's own)"
     )

@@ -155,6 +155,7 @@ class Source:
     secret_field: str | None  # the account field the signer signs with
     sample_headers: dict[str, str]  # headers the app sends besides the signature
     freshen: Freshen | None = None
+    dedupe_window: float = 7 * 86400.0  # unless the trigger sets `dedupe_window:`
     kind: str = "webhook"
 
     def sample_delivery(self, secret: str, suffix: str, now: float) -> tuple[bytes, dict[str, str]]:
@@ -208,10 +209,13 @@ def webhook_source(
     secret_field: str | None = "webhook_secret",
     sample_headers: dict[str, str] | None = None,
     freshen: Freshen | None = None,
+    dedupe_window: float = 7 * 86400.0,
 ) -> Callable[[Callable[..., Received]], Callable[..., Received]]:
     """Declare `receive(delivery, ctx)` as the webhook source `key` (`<app>.<name>`).
 
-    The type of `ctx` (`SourceContext[Inputs]`) names the source's inputs model.
+    The type of `ctx` (`SourceContext[Inputs]`) names the source's inputs model;
+    `dedupe_window` is how long a delivery's key counts as seen, unless the workflow's
+    trigger says otherwise (shorter where the app retries only within seconds).
     """
 
     def register(fn: Callable[..., Received]) -> Callable[..., Received]:
@@ -229,6 +233,7 @@ def webhook_source(
             secret_field=secret_field,
             sample_headers=dict(sample_headers or {}),
             freshen=freshen,
+            dedupe_window=dedupe_window,
         )
         return fn
 

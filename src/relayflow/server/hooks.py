@@ -307,7 +307,8 @@ async def accept_source_delivery(
         reason = f"{compiled.source.key} could not read this delivery: {exc!r}"
         await runtime.log_refusal(workflow.id, reason)
         return 500, {"error": reason}
-    outcome = await runtime.ingest_delivery(workflow, received, trigger.dedupe_window, "source")
+    window = trigger.dedupe_window or compiled.source.dedupe_window
+    outcome = await runtime.ingest_delivery(workflow, received, window, "source")
     if received.response is not None:
         return received.response.status, received.response
     return 200, {

@@ -142,6 +142,15 @@ APP = App(
             help="requests in flight at once across every relayflow process (default 15, "
             "CleverTap's limit per account)",
         ),
+        AccountField(
+            "webhook_key",
+            "Webhook key",
+            secret=True,
+            required=False,
+            help="for the clevertap.webhook trigger: a secret you set on the webhook in CleverTap"
+            " (Settings > Channels > Webhooks) as the X-Relayflow-Key header, or as the Basic"
+            " auth password",
+        ),
     ),
     connect=connect,
     test_connection=test_connection,
