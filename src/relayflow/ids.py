@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import time
 
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case
+LENGTH = 26
 
 
 def _encode(value: int, length: int) -> str:
     chars = []
     for _ in range(length):
         value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
+        chars.append(ALPHABET[rem])
     return "".join(reversed(chars))
 
 

@@ -12,7 +12,15 @@ from relayflow.expressions import ExpressionError, NotJson, compile_value, has_e
 from relayflow.model.settings import RetryPolicy
 from relayflow.redact import Redactor
 from relayflow.sdk import Duration, StepContext, StepError
-from relayflow.steps.base import Attempt, Check, Node, Program, StepKind, StepModel
+from relayflow.steps.base import (
+    Attempt,
+    Check,
+    Node,
+    Program,
+    StepKind,
+    StepModel,
+    check_account,
+)
 from relayflow.steps.inputs import input_problems, structured, typed_with, wrong_inputs
 from relayflow.steps.outcome import StepOutcome, failure, json_ready
 
@@ -44,10 +52,11 @@ class ActionKind(StepKind):
             app = step.uses.split(".")[0]
             near = sorted(k for k in registry.actions if k.split(".")[0] == app)
             hint = f"; {app} has: {', '.join(near)}" if near else ""
-            report(("uses",), f"no action named {step.uses!r}{hint} (see `relayflow actions`)")
+            report(("uses",), f"no action named {step.uses!r}{hint} ({check.hints.actions})")
             return
         if act.needs_account and not step.account:
-            report(("account",), f"{step.uses} needs a connected account: add `account: <name>`")
+            report(("account",), f"{step.uses} needs a connected account: {check.hints.account}")
+        check_account(step.account, act.app, step.uses, ("account",), check)
         fields = act.inputs.model_fields
         by_alias = {(f.alias or name): name for name, f in fields.items()}
         for key, value in step.with_.items():

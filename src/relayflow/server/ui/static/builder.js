@@ -10,7 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const actions = Object.fromEntries(data.actions.map((a) => [a.key, a]));
   const wf = data.definition && data.definition.trigger ? structuredClone(data.definition) : { trigger: { http: { path: "" } } };
   wf.steps = wf.steps || [];
-  let dirty = false; // edits since the last test or deploy (a test stores a draft version)
+  let dirty = false; // edits since the last test or deploy (a test stores a draft)
   let undeployed = false; // edits since the last deploy
   const $ = (id) => document.getElementById(id);
   const problems = $("problems");
@@ -55,7 +55,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!data.exists) parts.push("Not saved yet");
     else if (!data.current_version) parts.push("Draft (not deployed)");
     else parts.push(`Version ${data.current_version} deployed · ${data.active ? "active" : "paused"}`);
-    if (data.showing && data.showing !== data.current_version) parts.push(`editing version ${data.showing}`);
+    if (data.showing_version && data.showing_version !== data.current_version) parts.push(`editing version ${data.showing_version}`);
+    if (data.showing_draft && data.current_version) parts.push(`editing draft ${data.showing_draft}`);
     if (dirty) parts.push("unsaved changes");
     else if (undeployed && data.current_version) parts.push("tested changes not deployed yet");
     $("wf-status").textContent = parts.join(" · ");
@@ -188,7 +189,7 @@ document.addEventListener("DOMContentLoaded", () => {
     dirty = false;
     undeployed = false;
     const info = await api("GET", `workflows/${encodeURIComponent(forName)}`);
-    Object.assign(data, { current_version: info.version, active: info.active, versions: info.versions, showing: info.version });
+    Object.assign(data, { current_version: info.version, active: info.active, versions: info.versions, drafts: info.drafts, showing_version: info.version, showing_draft: null });
     renderStatus();
     toast(result.changed ? `Deployed version ${result.version}` : `Nothing changed: version ${result.version} is deployed`);
   }
@@ -206,6 +207,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const info = await api("GET", `workflows/${encodeURIComponent(B.name)}`);
       data.versions = info.versions;
+      data.drafts = info.drafts;
       data.current_version = info.version;
     } catch (error) {
       toast(error.message);
@@ -240,12 +242,26 @@ document.addEventListener("DOMContentLoaded", () => {
         );
         buttons.append(diff, rollback);
       }
-      buttons.append(el("a", { class: "button small", href: `/workflows/${encodeURIComponent(B.name)}?version=${v.version}` }, "Open"));
+      buttons.append(el("a", { class: "button small", href: `/workflows/${encodeURIComponent(B.name)}?version=${v.version}` }, "Open", el("span", { class: "visually-hidden" }, ` v${v.version}`)));
       cells.push(el("td", {}, buttons));
       return el("tr", {}, cells);
     });
-    $("versions-body").replaceChildren(...rows);
+    $("versions-body").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "3" }, "Not deployed yet: Deploy makes version 1."))]));
     localTimes($("versions-body"));
+    const drafts = data.drafts || [];
+    $("drafts-section").hidden = !drafts.length;
+    $("drafts-body").replaceChildren(
+      ...drafts.map((d) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row" }, `draft ${d.draft}`),
+          el("td", {}, el("time", { datetime: new Date(d.created_at * 1000).toISOString(), "data-local": true }, new Date(d.created_at * 1000).toISOString())),
+          el("td", {}, el("a", { class: "button small", href: `/workflows/${encodeURIComponent(B.name)}?draft=${d.draft}` }, "Open", el("span", { class: "visually-hidden" }, ` draft ${d.draft}`)))
+        )
+      )
+    );
+    localTimes($("drafts-body"));
   }
 
   // Start -----------------------------------------------------------------------------
@@ -253,9 +269,9 @@ document.addEventListener("DOMContentLoaded", () => {
   Object.assign(B, { markDirty, renderStatus, saveTestEvent, runTest, showRunResults });
   for (const part of Object.values(window.relayflow.builderParts)) Object.assign(B, part(B));
 
-  if (data.newer_version) {
-    const open = el("a", { href: `/workflows/${encodeURIComponent(B.name)}?version=${data.newer_version}` }, `open version ${data.newer_version}`);
-    problems.before(el("p", { class: "notice" }, `A newer version (${data.newer_version}, tested but not deployed) exists: `, open, "."));
+  if (data.newer_draft) {
+    const open = el("a", { href: `/workflows/${encodeURIComponent(B.name)}?draft=${data.newer_draft}` }, `open draft ${data.newer_draft}`);
+    problems.before(el("p", { class: "notice" }, `A newer draft (tested, not deployed) exists: `, open, "."));
   }
   const savedRun = data.exists ? localStorage.getItem(storageKey("last-run")) : null;
   if (savedRun) {
