@@ -99,7 +99,7 @@ CLI = Hints(
     actions="see `relayflow actions`",
     sources="see `relayflow sources`",
     account="add `account: <name>`",
-    connect="`relayflow accounts add {app} {name} ...`",
+    connect="with `relayflow accounts add {app} {name} ...`",
     path="give the `path:` to serve it at",
     code_file="put the code in `code:`, or deploy the file with `relayflow deploy`",
 )
@@ -107,7 +107,7 @@ UI = Hints(
     actions="search the action library with + Add a step",
     sources="choose one under Starts when",
     account="choose one in the step's account picker",
-    connect="Connect new account on the step (or on the Accounts page)",
+    connect="on the Accounts page (or with Connect new account on the step)",
     path="fill in its Path",
     code_file="paste the code into the step's code box",
 )
@@ -148,13 +148,13 @@ def check_account(name: str | None, app: str, user: str, loc: tuple, check: Chec
     title = titles[app].title if app in titles else app
     use = f"use one of the {title} accounts: {', '.join(mine)}" if mine else ""
     if name not in accounts:
-        connect = f"connect it with {hints.connect.format(app=app, name=name)}"
+        connect = f"connect it {hints.connect.format(app=app, name=name)}"
         check.report(loc, f"no account named {name!r}; {connect}" + (f", or {use}" if use else ""))
         return
     other = accounts[name]
     if other != app:
         theirs = titles[other].title if other in titles else other
-        fix = use or f"connect one with {hints.connect.format(app=app, name='NAME')}"
+        fix = use or f"connect one {hints.connect.format(app=app, name='NAME')}"
         check.report(
             loc,
             f"account {name!r} is a {theirs} account ({other}), but {user} needs a {title}"

@@ -63,16 +63,41 @@ document.addEventListener("DOMContentLoaded", () => {
     $("versions-button").hidden = !data.exists;
   }
 
-  function showProblems(list, heading) {
+  // Problems above the steps; `focus` false leaves the focus (and the view) where it is.
+  function showProblems(list, heading, focus = true) {
     problems.replaceChildren(el("strong", {}, heading || "Problems:"), el("ul", {}, list.map((p) => el("li", {}, p))));
     problems.hidden = false;
     problems.setAttribute("tabindex", "-1");
-    problems.focus();
+    if (focus) problems.focus();
   }
 
   function clearProblems() {
     problems.hidden = true;
     problems.replaceChildren();
+    for (const box of B.stepsList.querySelectorAll(".step-problems")) box.remove();
+  }
+
+  // A refused draft's problems: the list above the steps (without the "draft:3:" of a
+  // file the builder never showed), and each step's own under its card. The view goes to
+  // the step that was tested when it has problems, else to the list.
+  function showRefusal(error, heading, tested) {
+    const details = (error.detail && error.detail.details) || null;
+    if (!details) return showProblems(error.problems, heading);
+    showProblems(details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)), heading, false);
+    const byStep = new Map();
+    for (const d of details) {
+      const at = /^steps\[(\d+)\]/.exec(d.path || "");
+      if (!at) continue;
+      const index = Number(at[1]);
+      byStep.set(index, [...(byStep.get(index) || []), `${d.path.slice(at[0].length).replace(/^\./, "") || "step"}: ${d.message}`]);
+    }
+    for (const [index, list] of byStep) {
+      const card = B.stepsList.children[index]?.querySelector("section.step");
+      const box = el("div", { class: "error step-problems", tabindex: "-1" }, el("strong", {}, "To fix in this step:"), el("ul", {}, list.map((p) => el("li", {}, p))));
+      card?.querySelector(".step-body").prepend(box);
+    }
+    const testedBox = tested && B.stepsList.querySelector(`[data-step="${CSS.escape(tested)}"] .step-problems`);
+    (testedBox || problems).focus();
   }
 
   function currentName() {
@@ -117,7 +142,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       run = await api("POST", `workflows/${encodeURIComponent(forName)}/test`, { source, event: B.testEvent, until: until || null });
     } catch (error) {
-      showProblems(error.problems, "The workflow cannot be tested yet:");
+      showRefusal(error, "The workflow cannot be tested yet:", until);
       return;
     }
     becameSaved(forName);
@@ -129,7 +154,7 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch {
       /* nothing to keep */
     }
-    showRunResults(run, true);
+    showRunResults(run, true, until);
     B.renderExplorer();
   }
 
@@ -142,7 +167,9 @@ document.addEventListener("DOMContentLoaded", () => {
     return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, props[k] && props[k].secret && v ? "••••••" : v]));
   }
 
-  function showRunResults(run, announce) {
+  // Each step's result under its card. With `announce` (a test just ran), the view and the
+  // focus go to the step that failed, else to the one tested (`tested`, or the last).
+  function showRunResults(run, announce, tested) {
     const byName = Object.fromEntries(run.steps.map((s) => [s.step_name, s]));
     for (const box of B.stepsList.querySelectorAll("[data-result]")) {
       const result = byName[box.dataset.result];
@@ -164,12 +191,15 @@ document.addEventListener("DOMContentLoaded", () => {
       box.replaceChildren(...parts);
     }
     if (!announce) return;
-    if (run.status === "failed") {
-      const failed = run.steps.find((s) => s.status === "failed");
-      showProblems([run.error || "the run failed"], "Test failed:");
-      if (failed) document.querySelector(`[data-step="${CSS.escape(failed.step_name)}"]`)?.scrollIntoView({ block: "center" });
-    } else {
-      toast(`Test ${run.status}: ${run.steps.length} step${run.steps.length === 1 ? "" : "s"} ran`);
+    const failed = run.steps.find((s) => s.status === "failed");
+    const last = run.steps.length ? run.steps[run.steps.length - 1].step_name : null;
+    const shown = failed ? failed.step_name : tested || last;
+    const box = shown && B.stepsList.querySelector(`[data-result="${CSS.escape(shown)}"]`);
+    if (run.status === "failed") showProblems([run.error || "the run failed"], "Test failed:", !box);
+    else toast(`Test ${run.status}: ${run.steps.length} step${run.steps.length === 1 ? "" : "s"} ran`);
+    if (box) {
+      box.focus({ preventScroll: true });
+      box.scrollIntoView({ block: "center" });
     }
   }
 
@@ -182,7 +212,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       result = await api("POST", "workflows", { source });
     } catch (error) {
-      showProblems(error.problems, "Not deployed:");
+      showRefusal(error, "Not deployed:", null);
       return;
     }
     becameSaved(forName);
