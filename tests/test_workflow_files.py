@@ -75,10 +75,15 @@ steps:
     uses: http.request
     with:
       method: FETCH
+      query: 5
+      headers: {Accept: [json]}
 """
     found = problems(text)
     assert any("steps[0].with.method: " in p and "'GET'" in p for p in found), found
     assert any("needs the input 'url'" in p for p in found), found
+    # A wrong type names the input, what it got and what it needs.
+    assert "wf.yaml:8: steps[0].with.query: expected an object, got the number 5" in found
+    assert "wf.yaml:9: steps[0].with.headers.Accept: expected text, got a list of 1 item" in found
 
 
 def test_yaml_syntax_errors_point_at_the_line():

@@ -48,7 +48,9 @@ window.relayflow.builderParts.inputs = function (B) {
     const helpId = `${inputId}-help`;
     input.setAttribute("aria-describedby", helpId);
     if (required) input.required = true;
-    const helpText = [spec.description || "", structured ? "JSON or a {{ expression }}; a value that is one {{ expression }} keeps its type (a list stays a list)." : "Text or a {{ expression }}."].filter(Boolean).join(" ");
+    const how = structured ? "JSON or a {{ expression }}; a value that is one {{ expression }} keeps its type (a list stays a list)." : "Text or a {{ expression }}.";
+    const described = (spec.description || "").trim();
+    const helpText = described ? `${described}${/[.!?)]$/.test(described) ? "" : "."} ${how}` : how;
     const help = el("p", { class: "help", id: helpId }, helpText);
     input.addEventListener("input", () => {
       const parsed = parseInput(input.value, types);
