@@ -4,11 +4,9 @@ the 24-hour stats and /metrics; `relayflow runs` at 80 columns shows a short id 
 
 from __future__ import annotations
 
-import json
-import os
 import re
+import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -30,8 +28,9 @@ def rf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relayflow]:
     home = tmp_path_factory.mktemp("history") / "home"
     home.mkdir()
     installation = Relayflow(home, f"sqlite:///{home / 'relayflow.db'}")
-    installation.deploy_text("orders", FLAKY)
     installation.start()
+    with installation.api() as api:
+        assert api.post("/workflows", content=FLAKY).status_code == 200
     yield installation
     installation.stop_all()
 
@@ -40,14 +39,27 @@ def _metric(text: str, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
-def test_test_runs_are_marked_and_left_out_of_stats_and_metrics(rf: Relayflow, tmp_path: Path):
+def finished(rf: Relayflow, status: str, count: int) -> list[dict]:
+    """Wait (through the API, 20 s at most) for `count` runs with `status`."""
+    deadline = time.monotonic() + 20
+    with rf.api() as api:
+        while True:
+            found = api.get("/runs", params={"status": status}).json()
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+
+def test_test_runs_are_marked_and_left_out_of_stats_and_metrics(rf: Relayflow):
     httpx.post(f"{rf.url}/hooks/orders", json={"order": {"customer_email": "a@example.com"}})
-    rf.wait_runs(1)
+    assert len(finished(rf, "succeeded", 1)) == 1
     before = httpx.get(f"{rf.url}/metrics").text
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"order": {}}))
-    for _ in range(4):  # four failing tests, as a newcomer fixing a mapping makes
-        rf.cli("test", "order-confirmation-to-clevertap", "--event", str(event), check=False)
+    with rf.api() as api:
+        for _ in range(4):  # four failing tests, as a newcomer fixing a mapping makes
+            tested = api.post(
+                "/workflows/order-confirmation-to-clevertap/test", json={"event": {"order": {}}}
+            )
+            assert tested.json()["status"] == "failed"
     after = httpx.get(f"{rf.url}/metrics").text
 
     with rf.api() as api:
@@ -72,14 +84,13 @@ def cli80(rf: Relayflow, *args: str, check: bool = True):
 
 def test_runs_at_80_columns_show_a_short_id_that_inspect_and_replay_take(rf: Relayflow):
     httpx.post(f"{rf.url}/hooks/orders", json={"order": {"email_typo": "b@example.com"}})
-    rf.wait_runs(1, status="failed")
+    full = next(r["id"] for r in finished(rf, "failed", 5) if not r["test"])
     out = cli80(rf, "runs", "order-confirmation-to-clevertap").stdout
     lines = out.splitlines()
     assert all(len(line) <= 80 for line in lines), out
     assert lines[0].split() == ["run", "workflow", "status", "created", "took"]
     failed = next(i for i, line in enumerate(lines) if " failed " in line and " test " not in line)
     short = lines[failed].split()[0]
-    full = rf.runs("--status", "failed")[0]["id"]
     assert 8 <= len(short) < len(full) and full.startswith(short)
     assert "order-confirmation-to-clevertap v1" in lines[failed]
     # The error, on the two lines below, cut to fit; inspect shows it whole.
@@ -94,8 +105,8 @@ def test_runs_at_80_columns_show_a_short_id_that_inspect_and_replay_take(rf: Rel
     replayed = cli80(rf, "replay", short).stdout
     assert re.match(rf"queued run \w+ \(v1\) replaying {full}", replayed), replayed
 
-    ambiguous = cli80(rf, "inspect", full[:4], check=False)
-    assert ambiguous.returncode == 1 and "is the start of more than one run" in ambiguous.stderr
     with rf.api() as api:
         assert api.get(f"/runs/{short}").json()["id"] == full
-    assert os.environ.get("COLUMNS") != "80"
+        ambiguous = api.get(f"/runs/{full[:4]}")
+    assert ambiguous.status_code == 404
+    assert "is the start of more than one run" in ambiguous.json()["detail"]

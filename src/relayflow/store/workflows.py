@@ -119,7 +119,7 @@ def deploy(db: Database, workflow: Workflow, source: str | None) -> Deployed:
                     " used by workflow"
                     f" {owner[0]!r}; pick another path or change that workflow first"
                 )
-        same = [key for key in _same_keys(cur, db, workflow_id, definition) if key > 0]
+        same = _same_keys(cur, db, workflow_id, definition, "version > 0")
         if current in same:
             return Deployed(workflow.name, workflow_id, current, False)
         if same:
@@ -141,8 +141,8 @@ def save_draft(db: Database, workflow: Workflow, source: str | None) -> Drafted:
     now = time.time()
     with db.transaction(lock=DEPLOY_LOCK) as cur:
         workflow_id, current = _workflow_for(cur, db, workflow, now)
-        same = _same_keys(cur, db, workflow_id, definition)
         newest = _newest(cur, db, workflow_id, drafts=True)
+        same = _same_keys(cur, db, workflow_id, definition, "version IN (?, ?)", (current, newest))
         for key in (current, newest):
             if key and key in same:
                 return Drafted(workflow.name, workflow_id, key, False)
@@ -169,14 +169,17 @@ def _workflow_for(cur: Any, db: Database, workflow: Workflow, now: float) -> tup
     return workflow_id, 0
 
 
-def _same_keys(cur: Any, db: Database, workflow_id: str, definition: str) -> list[int]:
-    """Keys of the stored versions and drafts that are `definition`, newest version first."""
+def _same_keys(
+    cur: Any, db: Database, workflow_id: str, definition: str, where: str, params: tuple = ()
+) -> list[int]:
+    """Keys of the stored versions or drafts (those `where` picks) that are `definition`,
+    the highest first."""
     cur.execute(
         db.sql(
             "SELECT version, definition FROM workflow_versions WHERE workflow_id = ?"
-            " ORDER BY version DESC"
+            f" AND {where} ORDER BY version DESC"
         ),
-        (workflow_id,),
+        (workflow_id, *params),
     )
     return [row[0] for row in cur.fetchall() if _same_definition(row[1], definition)]
 
