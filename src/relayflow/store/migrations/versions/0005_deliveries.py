@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_delivery_log_workflow", "delivery_log", ["workflow_id", "received_at"])
+    op.create_index(
+        "ix_delivery_log_workflow", "delivery_log", ["workflow_id", "received_at"]
+    )
 
 
 def downgrade() -> None:
