@@ -111,7 +111,11 @@ def seed(db_path: Path, runs: int) -> dict[str, str]:
             picked["before"] = repr(created)
     conn.execute("PRAGMA synchronous=OFF")
     with conn:
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
+        conn.executemany(
+            "INSERT INTO events (id, workflow_id, received_at, payload, test)"
+            " VALUES (?, ?, ?, ?, ?)",
+            events,
+        )
         conn.executemany(
             "INSERT INTO runs (id, event_id, workflow_id, version, status, created_at,"
             " available_at, started_at, finished_at, next_step, claims, error, test)"

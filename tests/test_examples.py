@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from conftest import ROOT, Relayflow
+from relayflow.cli.processes import DEMO_ACCOUNTS
 from relayflow.sandbox import SandboxServer
 
 
@@ -31,6 +32,16 @@ def connect(rf: Relayflow, sandbox: SandboxServer) -> None:
         "--endpoint",
         sandbox.url,
     )
+    # The examples' sources name the demo's Shopify, Stripe and Segment accounts: a step
+    # or trigger naming an account that is not connected is refused at deploy.
+    for name, (app, fields) in DEMO_ACCOUNTS.items():
+        rf.cli(
+            "accounts",
+            "add",
+            app,
+            name,
+            *(f"--{k.replace('_', '-')}={v}" for k, v in fields.items()),
+        )
     rf.cli("deploy", str(ROOT / "examples"))
 
 

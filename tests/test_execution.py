@@ -252,7 +252,9 @@ def test_drafts_are_tested_without_deploying_then_deployed_and_rolled_back(relay
             "/workflows/drafted/test",
             json={"source": DRAFT % "a", "event": {"body": {"x": 1}}, "until": "one"},
         ).json()
-        assert tested["status"] == "succeeded" and tested["version"] == 1
+        # A test runs a draft, numbered apart: the first deploy is still version 1.
+        assert tested["status"] == "succeeded" and tested["test"] is True
+        assert tested["draft"] == 1 and tested["version"] is None
         assert [s["step_name"] for s in tested["steps"]] == ["one"]
         assert tested["steps"][0]["return_value"] == "one 1"
         assert httpx.post(f"{relayflow.url}/hooks/drafted", json={}).status_code == 404
@@ -272,7 +274,8 @@ def test_drafts_are_tested_without_deploying_then_deployed_and_rolled_back(relay
     result = relayflow.cli("test", str(file), "--event", "-", input="{}", check=False)
     assert result.returncode == 1 and "oops is not defined" in result.stdout
     shown = json.loads(relayflow.cli("workflows", "show", "drafted", "--json").stdout)
-    assert shown["version"] == 1 and [v["version"] for v in shown["versions"]] == [3, 2, 1]
+    assert shown["version"] == 1 and [v["version"] for v in shown["versions"]] == [2, 1]
+    assert [d["draft"] for d in shown["drafts"]] == [2, 1]
 
 
 def test_api_replays_failed_runs_and_deletes_workflows(sqlite_relayflow):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relayflow.expressions import ExpressionError, compile_value
+from relayflow.expressions import ExpressionError, NotJson, compile_value, json_with_expressions
 
 SCOPE = {
     "steps": {
@@ -94,3 +94,14 @@ def test_internals_are_not_reachable():
 def test_syntax_errors_are_reported_at_compile_time():
     with pytest.raises(ExpressionError, match="is not valid"):
         compile_value("{{ (1 }}", "steps.s.with.x")
+
+
+def test_json_text_holding_expressions_reads_as_the_object_it_spells():
+    text = '{"Email": "{{ steps.trigger.event.body.email }}", "Items": {{ steps.trigger.event.body.items }}, "Who": {{ steps.trigger.event.body["n"] }}}'  # noqa: E501
+    assert evaluate(json_with_expressions(text)) == {
+        "Email": "ann@example.com",
+        "Items": [{"sku": "A1"}],
+        "Who": 3,
+    }
+    with pytest.raises(NotJson, match="line 1"):
+        json_with_expressions('{"Email": {{ steps.trigger.event.body.email }}')

@@ -75,10 +75,15 @@ steps:
     uses: http.request
     with:
       method: FETCH
+      query: 5
+      headers: {Accept: [json]}
 """
     found = problems(text)
     assert any("steps[0].with.method: " in p and "'GET'" in p for p in found), found
     assert any("needs the input 'url'" in p for p in found), found
+    # A wrong type names the input, what it got and what it needs.
+    assert "wf.yaml:8: steps[0].with.query: expected an object, got the number 5" in found
+    assert "wf.yaml:9: steps[0].with.headers.Accept: expected text, got a list of 1 item" in found
 
 
 def test_yaml_syntax_errors_point_at_the_line():
@@ -138,3 +143,60 @@ def test_two_workflows_cannot_share_a_path(sqlite_relayflow):
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_every_problem_of_a_file_comes_in_one_pass():
+    # The model's problems (name, cron, duplicate step, concurrency) do not hide those of
+    # the steps that read on their own: a broken template, an unknown input and action.
+    found = problems(BROKEN)
+    expected = [
+        "wf.yaml:1: name: ",
+        "wf.yaml:4: trigger.schedule.cron: ",
+        "wf.yaml:9: steps[0].with.value: ",
+        "wf.yaml:14: steps[1].with.colour: http.request has no input 'colour'",
+        "wf.yaml:16: steps[2].uses: no action named 'clevertap.nothing_like_this'",
+        "wf.yaml:18: settings.concurrency: ",
+    ]
+    for start in expected:
+        assert any(p.startswith(start) for p in found), (start, found)
+    assert [int(p.split(":")[1]) for p in found] == sorted(int(p.split(":")[1]) for p in found)
+
+
+ACCOUNTS = """\
+name: Signup Flow
+trigger: {http: {path: signup-accounts}}
+steps:
+  - name: upsert
+    uses: clevertap.upload_profile
+    account: clevertap-prod
+    with: {identity: "{{ steps.trigger.event.body.id }}"}
+  - name: charged
+    uses: clevertap.upload_event
+    account: shop
+    with: {identity: "{{ steps.trigger.event.body.id }}", event_name: Charged}
+"""
+
+
+def test_deploy_refuses_accounts_that_are_missing_or_of_another_app_with_the_rest(
+    sqlite_relayflow, tmp_path: Path
+):
+    rf = sqlite_relayflow
+    rf.cli("accounts", "add", "shopify", "shop", "--shop", "x.myshopify.com",
+           "--webhook-secret", "s3cret")  # fmt: skip
+    file = tmp_path / "signup.yaml"
+    file.write_text(ACCOUNTS)
+    result = rf.cli("deploy", str(file), check=False)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{file}:1: name: workflow name 'Signup Flow'")
+    assert lines[1] == (
+        f"{file}:6: steps[0].account: no account named 'clevertap-prod'; connect it with"
+        " `relayflow accounts add clevertap clevertap-prod ...`"
+    )
+    assert lines[2] == (
+        f"{file}:10: steps[1].account: account 'shop' is a Shopify account (shopify), but"
+        " clevertap.upload_event needs a CleverTap account: connect one with"
+        " `relayflow accounts add clevertap NAME ...`"
+    )
+    assert "3 problems found; nothing was deployed" in result.stderr
+    assert json.loads(rf.cli("workflows", "list", "--json").stdout) == []

@@ -6,10 +6,13 @@
 - Dict keys win over dict methods, so `event.body.items` is the field, not `dict.items`.
 - A reference to something missing raises `ExpressionError` naming the path and what
   exists there, never an empty string.
+- JSON text whose values are expressions (what a form's JSON box holds) reads as the
+  object or list it spells, so each value keeps its type (`json_with_expressions`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,6 +23,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
 _DOLLAR_ATTR = re.compile(r"\.\$([A-Za-z_][A-Za-z0-9_]*)")
+# In JSON text: a string, or an expression outside strings (whichever starts first).
+_STRING_OR_EXPRESSION = re.compile(r'"(?:[^"\\]|\\.)*"|\{\{.*?\}\}', re.DOTALL)
 
 
 class ExpressionError(Exception):
@@ -54,6 +59,37 @@ def has_expression(value: Any) -> bool:
 
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
+
+
+def is_single_expression(text: str) -> bool:
+    """Whether `text` is exactly one `{{ … }}` (its value keeps its type)."""
+    single = _SINGLE.match(text)
+    return bool(single) and "{{" not in single.group("expr")
+
+
+class NotJson(ValueError):
+    """JSON text that does not parse; the message says where."""
+
+
+def json_with_expressions(text: str) -> Any:
+    """The object or list that JSON `text` spells, where values may be `{{ … }}`
+    expressions, quoted (`{"Items": "{{ x }}"}`) or not (`{"Items": {{ x }}}`).
+
+    Raises NotJson when `text` is not such JSON. Valid JSON never has `{{` outside a
+    string, so quoting the bare expressions changes nothing else.
+    """
+    quoted = _STRING_OR_EXPRESSION.sub(
+        lambda m: m.group() if m.group().startswith('"') else json.dumps(m.group()), text
+    )
+    try:
+        value = json.loads(quoted)
+    except json.JSONDecodeError as exc:
+        # Quoting bare expressions moved the columns after them: name the line only then.
+        column = f" column {exc.colno}" if quoted == text else ""
+        raise NotJson(f"{exc.msg} at line {exc.lineno}{column}") from None
+    if not isinstance(value, dict | list):
+        raise NotJson("it is not an object or a list")
+    return value
 
 
 def compile_value(value: Any, where: str) -> Evaluator:

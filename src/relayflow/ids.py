@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import time
 
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case
+LENGTH = 26
 # Every pair of characters, indexed by the 10 bits they encode: two digits per lookup.
-_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]
 
 
 def new_id() -> str:

@@ -15,16 +15,26 @@ import difflib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from relayflow.model.loader import LoadedWorkflow, Problem, WorkflowFileError, parse_workflow
+from relayflow.model.loader import (
+    LoadedWorkflow,
+    Problem,
+    WorkflowFileError,
+    load_file,
+    load_paths,
+    parse_workflow,
+)
 from relayflow.model.workflow import Workflow
+from relayflow.steps.base import CLI, Hints, Installed
 from relayflow.store import history
 from relayflow.store import workflows as stored
+from relayflow.store.accounts import list_accounts
 from relayflow.store.database import Database
-from relayflow.store.workflows import Deployed, WorkflowRow
+from relayflow.store.workflows import Deployed, Drafted, WorkflowRow
 
 
 class WorkflowError(Exception):
@@ -108,23 +118,42 @@ class Workflows:
         return stored.list_workflows(self.db)
 
     def versions(self, name: str) -> list[dict[str, Any]]:
+        """Deployed versions, newest first: version, created_at, current."""
         return stored.list_versions(self.db, self.get(name).id)
 
+    def drafts(self, name: str) -> list[dict[str, Any]]:
+        """The newest drafts (tested, never deployed), newest first: draft, created_at."""
+        return stored.list_drafts(self.db, self.get(name).id)
+
     def version(self, name: str, version: int) -> tuple[Workflow, str | None]:
-        """A version's definition and the source it was deployed from."""
+        """A deployed version's definition and the source it was deployed from."""
+        if version <= 0:
+            raise VersionNotFound(f"{name} has no version {version}")
+        return self.revision(name, version)
+
+    def draft_version(self, name: str, draft: int) -> tuple[Workflow, str | None]:
+        """A draft's definition and the source it was tested from."""
+        if draft <= 0:
+            raise VersionNotFound(f"{name} has no draft {draft}")
+        return self.revision(name, stored.draft_key(draft))
+
+    def revision(self, name: str, key: int) -> tuple[Workflow, str | None]:
+        """The definition stored under `key`: a version, or a draft's (negative) key, as a
+        run refers to what it ran."""
         row = self.get(name)
         try:
-            return stored.get_version(self.db, row.id, version)
+            return stored.get_version(self.db, row.id, key)
         except KeyError:
-            raise VersionNotFound(f"{name} has no version {version}") from None
+            raise VersionNotFound(f"{name} has no {stored.label(key)}") from None
 
-    def shown_version(self, name: str) -> int:
-        """The version a reader sees by default: the deployed one, else the newest draft."""
+    def shown_key(self, name: str) -> int:
+        """What a reader sees by default: the deployed version, else the newest draft's key
+        (0 when there is neither)."""
         row = self.get(name)
         if row.current_version:
             return row.current_version
-        versions = stored.list_versions(self.db, row.id)
-        return versions[0]["version"] if versions else 0
+        drafts = stored.list_drafts(self.db, row.id, limit=1)
+        return stored.draft_key(drafts[0]["draft"]) if drafts else 0
 
     def stats(self, name: str) -> Stats:
         row = self.get(name)
@@ -134,17 +163,40 @@ class Workflows:
 
     # Changing --------------------------------------------------------------------------
 
-    def parse(self, source: str, file: str = "request") -> LoadedWorkflow:
+    def installed(self, hints: Hints = CLI) -> Installed:
+        """What workflow files are checked against here: the connected accounts."""
+        return Installed({a.name: a.app for a in list_accounts(self.db)}, hints)
+
+    def parse(self, source: str, file: str = "request", hints: Hints = CLI) -> LoadedWorkflow:
+        """One workflow given as YAML text, checked in full (accounts included); `hints`
+        words the fixes for the CLI or the web UI."""
         try:
-            return parse_workflow(source, file)
+            return parse_workflow(source, file, None, self.installed(hints))
+        except WorkflowFileError as exc:
+            raise InvalidWorkflow(exc.problems) from None
+
+    def load(self, paths: Iterable[Path]) -> list[LoadedWorkflow]:
+        """Workflow files and folders, checked in full; every problem of every file is in
+        the InvalidWorkflow raised."""
+        try:
+            return load_paths(paths, self.installed())
+        except WorkflowFileError as exc:
+            raise InvalidWorkflow(exc.problems) from None
+
+    def load_file(self, path: Path) -> LoadedWorkflow:
+        try:
+            return load_file(path, self.installed())
         except WorkflowFileError as exc:
             raise InvalidWorkflow(exc.problems) from None
 
     def deploy(self, loaded: Iterable[LoadedWorkflow]) -> list[Deployed]:
-        """Deploy checked workflows, each a new version when it changed."""
+        """Deploy checked workflows, each a new version when it changed. Workflows read
+        without the installation's accounts are checked against them first: nothing is
+        deployed if any has a problem."""
+        items = [self._checked(item) for item in loaded]
         results = []
         try:
-            for item in loaded:
+            for item in items:
                 results.append(stored.deploy(self.db, item.workflow, item.source))
         except stored.DeployError as exc:
             raise WorkflowConflict(str(exc)) from None
@@ -152,27 +204,38 @@ class Workflows:
             self._refresh()
         return results
 
-    def deploy_source(self, source: str, file: str = "request") -> Deployed:
-        """Check and deploy one workflow given as YAML text."""
-        return self.deploy([self.parse(source, file)])[0]
+    def _checked(self, item: LoadedWorkflow) -> LoadedWorkflow:
+        if item.installed is not None and item.installed.accounts is not None:
+            return item
+        path = Path(item.file)
+        if path.is_file():
+            return self.load_file(path)
+        return self.parse(item.source, item.file)
 
-    def draft(self, source: str, name: str | None = None, file: str = "draft") -> Deployed:
-        """Store a version for testing without deploying it; `name` must match, if given."""
-        loaded = self.parse(source, file)
+    def deploy_source(self, source: str, file: str = "request", hints: Hints = CLI) -> Deployed:
+        """Check and deploy one workflow given as YAML text."""
+        return self.deploy([self.parse(source, file, hints)])[0]
+
+    def draft(
+        self, source: str, name: str | None = None, file: str = "draft", hints: Hints = CLI
+    ) -> Drafted:
+        """Store a draft for testing without deploying it; `name` must match, if given."""
+        loaded = self.parse(source, file, hints)
         if name is not None and loaded.workflow.name != name:
             raise InvalidWorkflow(
                 [Problem(file, 1, "name", f"is {loaded.workflow.name!r}, not {name!r}")]
             )
         return self.store_draft(loaded.workflow, loaded.source)
 
-    def store_draft(self, workflow: Workflow, source: str) -> Deployed:
+    def store_draft(self, workflow: Workflow, source: str) -> Drafted:
+        """The next draft of `workflow` (or the deployed version, when it is the same)."""
         try:
-            return stored.deploy(self.db, workflow, source, draft=True)
+            return stored.save_draft(self.db, workflow, source)
         finally:
             self._refresh()
 
     def rollback(self, name: str, version: int) -> WorkflowRow:
-        """Make an earlier (or drafted) version the one that runs."""
+        """Make an earlier version the one that runs."""
         self.version(name, version)
         try:
             return stored.rollback(self.db, name, version)
@@ -214,13 +277,19 @@ class Workflows:
             )
         )
 
-    def export(self, name: str, version: int | None = None) -> str:
-        """The YAML of a version (default: the one shown), which deploys back unchanged.
+    def export(self, name: str, version: int | None = None, draft: int | None = None) -> str:
+        """The YAML of a version or draft (default: the one shown), which deploys back
+        unchanged.
 
         The source it was deployed from, comments and all, when that source stands on its
         own (no `code_file:` to read beside it); otherwise the definition as YAML.
         """
-        workflow, source = self.version(name, version or self.shown_version(name))
+        if draft is not None:
+            workflow, source = self.draft_version(name, draft)
+        elif version is not None:
+            workflow, source = self.version(name, version)
+        else:
+            workflow, source = self.revision(name, self.shown_key(name))
         if source:
             try:
                 again = parse_workflow(source, "export").workflow

@@ -146,7 +146,7 @@ def test_resolver_refuses_an_account_of_another_app(store, db, config) -> None:
     with pytest.raises(StepError, match="'ct' is a CleverTap account \\(clevertap\\), but") as e:
         resolver.resolve("ct", "http")
     assert e.value.retryable is False
-    with pytest.raises(StepError, match="no account named 'nope'; add it with"):
+    with pytest.raises(StepError, match="no account named 'nope'; add it on the Accounts page"):
         resolver.resolve("nope", "clevertap")
 
 

@@ -55,6 +55,18 @@ def add_account(installation: Relayflow, name: str, sandbox: SandboxServer) -> N
     assert answer.status_code == 201, answer.text
 
 
+def fill_account_form(step: Any, name: str, sandbox: SandboxServer) -> Any:
+    """Open a step's Connect new account form and fill in the sandbox's CleverTap fields;
+    returns the form (not saved yet)."""
+    step.get_by_role("button", name="Connect new account").click()
+    form = step.locator("form.account-form")
+    form.get_by_label("Account name").fill(name)
+    form.get_by_label("Account ID").fill(sandbox.account_id)
+    form.get_by_label("Passcode").fill(sandbox.passcode)
+    form.get_by_label("Endpoint").fill(sandbox.url)
+    return form
+
+
 def post_hook(installation: Relayflow, path: str, body: Any) -> dict:
     answer = httpx.post(f"{installation.url}/hooks/{path}", json=body, timeout=30)
     assert answer.status_code == 200, answer.text

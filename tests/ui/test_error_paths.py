@@ -83,8 +83,11 @@ def test_a_failing_step_shows_clevertaps_per_record_failure(
     add_account(installation, "ct", sandbox)
     deploy(installation, PROFILE.format(name="phones"))
     step = open_builder(page, "phones", {"user_id": "u-1", "phone": "4155550100"})
-    # Let CleverTap itself judge the record (relayflow checks the same rules first).
-    step.get_by_label(re.compile("^Check CleverTap's rules first")).fill("false")
+    # Let CleverTap itself judge the record (relayflow checks the same rules first): a
+    # true/false input is a checkbox, ticked by default.
+    rules = step.get_by_role("checkbox", name=re.compile("^Check CleverTap's rules first"))
+    expect(rules).to_be_checked()
+    rules.uncheck()
     page.get_by_role("button", name="Test workflow").click()
 
     result = step.locator("[data-result]")

@@ -21,7 +21,15 @@ from playwright.sync_api import expect
 from conftest import Relayflow
 from relayflow.sandbox import SandboxServer
 
-from .helpers import SCREENSHOTS, add_account, curl_available, deploy, post_hook, shoot
+from .helpers import (
+    SCREENSHOTS,
+    add_account,
+    curl_available,
+    deploy,
+    fill_account_form,
+    post_hook,
+    shoot,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -78,12 +86,7 @@ def test_a_new_user_builds_tests_deploys_and_inspects_the_signup_workflow(
     expect(step.get_by_role("heading", name="Create or Update User")).to_be_visible()
 
     # Connect a CleverTap account inline: fields, test connection, save.
-    step.get_by_role("button", name="Connect new account").click()
-    form = step.locator("form.account-form")
-    form.get_by_label("Account name").fill("clevertap-sandbox")
-    form.get_by_label("Account ID").fill(sandbox.account_id)
-    form.get_by_label("Passcode").fill(sandbox.passcode)
-    form.get_by_label("Endpoint").fill(sandbox.url)
+    form = fill_account_form(step, "clevertap-sandbox", sandbox)
     form.get_by_role("button", name="Test connection").click()
     expect(form.locator(".success")).to_contain_text("Connection works")
     form.get_by_role("button", name="Save account").click()

@@ -64,7 +64,8 @@ class AccountResolver:
         if current is None:
             self._drop(name)
             raise StepError(
-                f"no account named {name!r}; add it with: relayflow accounts add {app} {name} ...",
+                f"no account named {name!r}; add it on the Accounts page or with:"
+                f" relayflow accounts add {app} {name} ...",
                 retryable=False,
             )
         if cached is not None and (cached.app, cached.updated_at) == current:

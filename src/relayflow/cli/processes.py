@@ -123,9 +123,8 @@ DEMO_SAMPLES = (  # (source, path it is served at by examples/)
 def _start_demo(config: Config, host: str, port: int, sandbox_port: int) -> None:
     """The first-run experience: sandbox + demo account + example workflows + a curl line."""
     from relayflow.accounts.store import AccountStore
-    from relayflow.model.loader import WorkflowFileError, load_paths
     from relayflow.sandbox import SandboxServer
-    from relayflow.workflows import Workflows
+    from relayflow.workflows import InvalidWorkflow, Workflows
 
     sandbox = SandboxServer(port=sandbox_port, db_path=config.home / "sandbox.db").start()
     db = _database(config)
@@ -141,11 +140,12 @@ def _start_demo(config: Config, host: str, port: int, sandbox_port: int) -> None
     folder = _examples_folder()
     deployed = []
     if folder is not None:
+        workflows = Workflows(db)
         try:
-            loaded = load_paths([folder])
-        except WorkflowFileError as exc:
+            loaded = workflows.load([folder])
+        except InvalidWorkflow as exc:
             fail(f"the examples did not validate:\n{exc}")
-        deployed = [result.name for result in Workflows(db).deploy(loaded)]
+        deployed = [result.name for result in workflows.deploy(loaded)]
     console.print(
         f"[bold]demo[/]: CleverTap sandbox at {sandbox.url} (dashboard"
         f" {sandbox.dashboard_url}), account clevertap-demo connected to it"

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
-from rich.table import Table
 
 from relayflow.cli.app import _config, _database, _with_runtime, app
-from relayflow.console import AsJson, Home, console, fail, print_json, when
+from relayflow.cli.run_list import revision as _revision
+from relayflow.cli.run_list import run_lines
+from relayflow.console import AsJson, Home, console, fail, print_json
 from relayflow.runtime import Runtime
 
 
@@ -47,33 +48,33 @@ def test(
 ) -> None:
     """Run a workflow once on a test event and print every step; exit 1 if a step fails.
 
-    Given a file, it is tested as a draft: stored as a version, but not deployed."""
-    from relayflow.model.loader import WorkflowFileError, load_file
+    Given a file, it is tested as a draft: stored, but not deployed (drafts are numbered
+    apart from versions, which only deploys make)."""
     from relayflow.store import history
-    from relayflow.workflows import Workflows
+    from relayflow.workflows import InvalidWorkflow, Workflows
 
     config = _config(home)
     db = _database(config)
     workflows = Workflows(db)
-    version = None
+    key = None
     if Path(name).is_file():
         try:
-            loaded = load_file(Path(name))
-        except WorkflowFileError as exc:
+            loaded = workflows.load_file(Path(name))
+        except InvalidWorkflow as exc:
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
             fail("the workflow file has problems; nothing was run")
-        version = workflows.store_draft(loaded.workflow, loaded.source).version
+        key = workflows.store_draft(loaded.workflow, loaded.source).key
         name = loaded.workflow.name
     row = workflows.find(name)
     if row is None:
         fail(f"no workflow named {name!r}; deploy it, or pass its file to test it as a draft")
-    if version is None and not row.current_version:
+    if key is None and not row.current_version:
         fail(f"{name} has only drafts; pass its file to test it")
     payload = _read_event(event, row.http_path) if event else {}
 
     async def work(runtime: Runtime) -> str:
-        return await runtime.run_now(row, payload, version=version, stop_after=until)
+        return await runtime.run_now(row, payload, version=key, stop_after=until)
 
     run_id = _with_runtime(config, work)
     found = history.get_run(db, run_id)
@@ -94,13 +95,19 @@ def runs(
     limit: Annotated[int, typer.Option(help="How many, newest first")] = 20,
     search: Annotated[str, typer.Option(help="Only runs whose event contains this text")] = "",
     since: Annotated[str | None, typer.Option(help="1h, 24h, 7d or 30d")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="live (events that came in) or test runs")
+    ] = None,
     home: Home = None,
     as_json: AsJson = False,
 ) -> None:
-    """Recent runs; a failed run shows its error."""
+    """Recent runs, newest first: a short id that inspect and replay take, and the error of
+    a failed run on the line below it. Test runs are marked `test`."""
     from relayflow.store import history
     from relayflow.store.workflows import get_workflow
 
+    if kind not in (None, "live", "test"):
+        fail(f"--kind is live or test, not {kind!r}")
     db = _database(_config(home))
     workflow_id = None
     if name:
@@ -108,26 +115,17 @@ def runs(
         if row is None:
             fail(f"no workflow named {name!r}")
         workflow_id = row.id
-    found = history.list_runs(db, workflow_id, status, limit, q=search, since=since)
+    test = None if kind is None else kind == "test"
+    found = history.list_runs(db, workflow_id, status, limit, q=search, since=since, test=test)
+    short = history.short_ids(db, [run["id"] for run in found])
     if as_json:
-        print_json(found)
+        print_json([{**run, "short_id": short[run["id"]]} for run in found])
         return
-    table = Table("run", "workflow", "status", "created", "took", "error")
-    for run in found:
-        took = (
-            f"{(run['finished_at'] - run['created_at']) * 1000:.0f} ms"
-            if run["finished_at"]
-            else "-"
-        )
-        table.add_row(
-            run["id"],
-            f"{run['workflow']} v{run['version']}",
-            _status(run["status"]),
-            when(run["created_at"]),
-            took,
-            run["error"] or "",
-        )
-    console.print(table if found else "no runs")
+    if not found:
+        console.print("no runs")
+        return
+    for line in run_lines(found, short, console.width):
+        console.print(line, no_wrap=True, overflow="ellipsis")
 
 
 def _status(status: str) -> str:
@@ -142,8 +140,9 @@ def _dump(value: Any) -> str:
 def _show_run(run: dict[str, Any]) -> None:
     took = f"{(run['finished_at'] - run['created_at']) * 1000:.1f} ms" if run["finished_at"] else ""
     console.print(
-        f"run [bold]{run['id']}[/] of {run['workflow']} v{run['version']}: "
+        f"run [bold]{run['id']}[/] of {run['workflow']} {_revision(run)}: "
         f"{_status(run['status'])} {took}"
+        + (" [magenta]test[/]" if run["test"] else "")
         + (f" (replay of {run['replay_of']})" if run["replay_of"] else "")
     )
     if run["error"]:
@@ -173,12 +172,27 @@ def _show_run(run: dict[str, Any]) -> None:
         )
 
 
+def _run_id(db: Any, given: str) -> str:
+    """The full id of the run `given` names (an id, or the start of one)."""
+    from relayflow.store import history
+
+    try:
+        return history.resolve_run_id(db, given)
+    except history.UnknownRun as exc:
+        fail(exc.message)
+
+
 @app.command(rich_help_panel="Test and inspect runs")
-def inspect(run_id: str, home: Home = None, as_json: AsJson = False) -> None:
+def inspect(
+    run_id: Annotated[str, typer.Argument(help="The run's id, or its start (relayflow runs)")],
+    home: Home = None,
+    as_json: AsJson = False,
+) -> None:
     """Everything about one run: the event, and per step inputs, result, logs, error, timing."""
     from relayflow.store import history
 
-    found = history.get_run(_database(_config(home)), run_id)
+    db = _database(_config(home))
+    found = history.get_run(db, _run_id(db, run_id))
     if found is None:
         fail(f"no run {run_id}; see relayflow runs")
     if as_json:
@@ -189,13 +203,14 @@ def inspect(run_id: str, home: Home = None, as_json: AsJson = False) -> None:
 
 @app.command(rich_help_panel="Test and inspect runs")
 def replay(
-    run_id: str,
+    run_id: Annotated[str, typer.Argument(help="The run's id, or its start (relayflow runs)")],
     version: Annotated[int | None, typer.Option(help="Workflow version [default: current]")] = None,
     home: Home = None,
     as_json: AsJson = False,
 ) -> None:
     """Queue the event of RUN_ID again as a new run (picked up by a running worker)."""
     config = _config(home)
+    run_id = _run_id(_database(config), run_id)
 
     async def work(runtime: Runtime):
         return await runtime.replay(run_id, version)
@@ -211,6 +226,8 @@ def replay(
 
 
 def _control(run_id: str, action: str, home: Path | None) -> None:
+    run_id = _run_id(_database(_config(home)), run_id)
+
     async def work(runtime: Runtime) -> bool:
         return await runtime.control(run_id, action)
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from relayflow.cli.app import _config, _database, app, db_app, workflows_app
 from relayflow.console import AsJson, Home, console, fail, print_json, when
-from relayflow.workflows import WorkflowError, Workflows
+from relayflow.workflows import InvalidWorkflow, WorkflowError, Workflows
 
 
 def _workflows(home: Path | None) -> Workflows:
@@ -30,12 +30,14 @@ def deploy(
     home: Home = None,
     as_json: AsJson = False,
 ) -> None:
-    """Validate and deploy workflow files; nothing is deployed if any file has a problem."""
-    from relayflow.model.loader import WorkflowFileError, load_paths
+    """Validate and deploy workflow files; nothing is deployed if any file has a problem.
 
+    Every problem of every file is listed at once, including steps whose `account:` is not
+    connected or belongs to another app."""
+    workflows = _workflows(home)
     try:
-        loaded = load_paths(paths)
-    except WorkflowFileError as exc:
+        loaded = workflows.load(paths)
+    except InvalidWorkflow as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
         count = len(exc.problems)
@@ -43,7 +45,7 @@ def deploy(
     if not loaded:
         fail("no workflow files (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
     try:
-        deployed = _workflows(home).deploy(loaded)
+        deployed = workflows.deploy(loaded)
     except WorkflowError as exc:
         fail(exc.message)
     results = list(zip(loaded, deployed, strict=True))
@@ -76,19 +78,23 @@ def workflows_list(home: Home = None, as_json: AsJson = False) -> None:
     table = Table("name", "state", "version", "trigger", "updated")
     for row in rows:
         state = "[green]active[/]" if row.active else "[yellow]paused[/]"
+        if not row.current_version:
+            state = "[dim]draft[/]"
         trig = f"/hooks/{row.http_path}" if row.http_path else "schedule/manual"
-        table.add_row(row.name, state, f"v{row.current_version}", trig, when(row.updated_at))
+        version = f"v{row.current_version}" if row.current_version else "not deployed"
+        table.add_row(row.name, state, version, trig, when(row.updated_at))
     console.print(table if rows else "no workflows yet: relayflow deploy examples/")
 
 
 @workflows_app.command("show")
 def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> None:
-    """A workflow's current definition and its versions."""
+    """A workflow's deployed definition (else its newest draft's), its versions and drafts."""
     workflows = _workflows(home)
     try:
         row = workflows.get(name)
-        versions = workflows.versions(name)
-        definition, source = workflows.version(name, workflows.shown_version(name))
+        versions, drafts = workflows.versions(name), workflows.drafts(name)
+        key = workflows.shown_key(name)
+        definition, source = workflows.revision(name, key)
     except WorkflowError as exc:
         fail(f"{exc.message}; see relayflow workflows list")
     from relayflow.triggers.polling import polling_status
@@ -100,14 +106,25 @@ def workflows_show(name: str, home: Home = None, as_json: AsJson = False) -> Non
                 "name": row.name,
                 "active": row.active,
                 "version": row.current_version,
+                "draft": -key if key < 0 else None,
                 "definition": definition.model_dump(mode="json", by_alias=True),
                 "versions": versions,
+                "drafts": drafts,
                 "polling": polling,
             }
         )
         return
-    state = "active" if row.active else "paused"
-    console.print(f"[bold]{row.name}[/] v{row.current_version} ({state}), {len(versions)} versions")
+    count = f"{len(versions)} version{'s' * (len(versions) != 1)}"
+    if row.current_version:
+        state = "active" if row.active else "paused"
+        head = f"[bold]{row.name}[/] v{row.current_version} ({state}), {count}"
+    else:
+        head = f"[bold]{row.name}[/] not deployed yet (showing draft {-key})"
+    if drafts:
+        newest = drafts[0]["draft"]
+        head += f"; drafts (tested, never deployed): {', '.join(str(d['draft']) for d in drafts)}"
+        head += f", newest draft {newest}" if len(drafts) > 1 else ""
+    console.print(head, highlight=False)
     if polling is not None:
         _show_polling(polling)
     console.print(

@@ -97,7 +97,8 @@ class Runner:
             outcome = await node.kind.run(
                 Attempt(run, compiled, node, scope, attempt, self.services)
             )
-            _count_step(node, outcome)
+            if not run.test:  # /metrics counts live runs only
+                _count_step(node, outcome)
             if outcome.status == "failed":
                 return await self._failed(run, compiled, node, outcome, attempt)
             if outcome.rerun is not None and not run.test:

@@ -1,7 +1,10 @@
 """Reading workflow files: every problem is reported as `file:line: path.to.field: what`.
 
 A file is checked in full (YAML syntax, the model, the actions each step uses, their
-inputs and every expression) before anything is deployed; all problems come back at once.
+inputs, every expression, and, given what is installed, the accounts steps name) before
+anything is deployed; all problems come back at once, in the order of the file. A step or
+trigger the model refuses does not hide the problems of the others: each part that reads
+on its own is checked further.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from relayflow.model.triggers import Trigger
 from relayflow.model.workflow import Workflow
 from relayflow.sdk import discover
-from relayflow.steps import kind_of
-from relayflow.steps.base import Check, check_value
+from relayflow.steps import Step, kind_of
+from relayflow.steps.base import Check, Installed, check_account, check_value
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class LoadedWorkflow:
     workflow: Workflow
     source: str
     file: str
+    installed: Installed | None = None  # what it was checked against, if anything
 
 
 def _lines(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
@@ -81,8 +86,19 @@ def _line_for(lines: dict[tuple, int], loc: tuple) -> int:
     return lines.get(loc, 1)
 
 
-def parse_workflow(source: str, file: str = "<text>") -> LoadedWorkflow:
-    """Validate one workflow document; raises WorkflowFileError with every problem found."""
+def parse_workflow(
+    source: str,
+    file: str = "<text>",
+    base_dir: Path | None = None,
+    installed: Installed | None = None,
+) -> LoadedWorkflow:
+    """Validate one workflow document; raises WorkflowFileError with every problem found.
+
+    `base_dir` is where `code_file:` paths are read from (None: they cannot be read);
+    `installed`, what the installation has (its accounts are checked when given).
+    """
+    given = installed
+    installed = installed or Installed()
     try:
         node = yaml.compose(source)
         data = yaml.safe_load(source)
@@ -96,110 +112,137 @@ def parse_workflow(source: str, file: str = "<text>") -> LoadedWorkflow:
             [Problem(file, 1, "", "expected a mapping with name, trigger and steps")]
         )
     lines = _lines(node)
+    checks = _Checks(lines, file, base_dir, installed)
     try:
         workflow = Workflow.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not _internal(p))
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "is not a known field"
-            problems.append(Problem(file, _line_for(lines, loc), _show(loc), message))
-        raise WorkflowFileError(problems) from None
-    base_dir = Path(file).parent if file not in ("<text>", "request") else None
-    problems = check_trigger(workflow, lines, file) + check_steps(workflow, lines, file, base_dir)
-    if problems:
-        raise WorkflowFileError(problems)
-    return LoadedWorkflow(workflow, source, file)
+        problems = [checks.model_problem(err) for err in exc.errors()]
+        raise WorkflowFileError(_in_file_order(problems + checks.parts(data))) from None
+    checks.trigger(workflow.trigger)
+    checks.steps(workflow.steps, ("steps",))
+    if checks.problems:
+        raise WorkflowFileError(_in_file_order(checks.problems))
+    return LoadedWorkflow(workflow, source, file, given)
 
 
-def check_trigger(workflow: Workflow, lines: dict[tuple, int], file: str) -> list[Problem]:
-    """What the trigger model cannot check alone: the source exists and its inputs fit,
-    expressions compile."""
-    problems: list[Problem] = []
-
-    def report(loc: tuple, message: str) -> None:
-        problems.append(Problem(file, _line_for(lines, loc), _show(loc), message))
-
-    trigger = workflow.trigger
-    if trigger.http is not None and trigger.http.idempotency_key is not None:
-        where = ("trigger", "http", "idempotency_key")
-        check_value(trigger.http.idempotency_key, _show(where), where, report)
-    if trigger.source is None:
-        return problems
-    here = ("trigger", "source")
-    registry = discover()
-    source = registry.source(trigger.source.uses)
-    if source is None:
-        app = trigger.source.uses.split(".")[0]
-        near = sorted(k for k in registry.sources if k.split(".")[0] == app)
-        hint = f"; {app} has: {', '.join(near)}" if near else ""
-        report(
-            (*here, "uses"),
-            f"no source named {trigger.source.uses!r}{hint} (see `relayflow sources`)",
-        )
-        return problems
-    if source.needs_account and not trigger.source.account:
-        report((*here, "account"), f"{source.key} needs the app's account: add `account: <name>`")
-    given = trigger.source.model_fields_set
-    if source.kind == "webhook":
-        if not trigger.source.path:
-            report((*here, "path"), f"{source.key} is a webhook: give the `path:` to serve it at")
-        for name in ("every", "backfill"):
-            if name in given:
-                report((*here, name), f"{source.key} is a webhook source; it is not polled")
-    else:
-        for name in ("path", "dedupe_window"):
-            if name in given:
-                report(
-                    (*here, name),
-                    f"{source.key} is polled, not served over HTTP: remove `{name}:`"
-                    " (`every:` sets how often it is polled)",
-                )
-    try:
-        source.inputs.model_validate(trigger.source.with_)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = (*here, "with", *err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = f"{source.key} has no input {err['loc'][-1]!r}"
-            report(loc, message)
-    return problems
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: p.line)
 
 
-def check_steps(
-    workflow: Workflow, lines: dict[tuple, int], file: str, base_dir: Path | None = None
-) -> list[Problem]:
-    """The checks the model alone cannot make, by each step's kind: actions exist, inputs
-    fit, expressions and code compile. `code_file` contents are read (relative to the
-    file) and inlined."""
-    problems: list[Problem] = []
-    registry = discover()
+_STEP = TypeAdapter(Step)
 
-    def visit(steps: list[Any], base: tuple) -> None:
-        for index, step in enumerate(steps):
+
+class _Checks:
+    """The checks beyond the model, each reporting `file:line: path: message`."""
+
+    def __init__(
+        self, lines: dict[tuple, int], file: str, base_dir: Path | None, installed: Installed
+    ) -> None:
+        self.lines, self.file, self.base_dir, self.installed = lines, file, base_dir, installed
+        self.registry = discover()
+        self.problems: list[Problem] = []
+
+    def report(self, loc: tuple, message: str) -> None:
+        self.problems.append(Problem(self.file, _line_for(self.lines, loc), _show(loc), message))
+
+    def model_problem(self, err: Any) -> Problem:
+        loc = tuple(p for p in err["loc"] if not _internal(p))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "is not a known field"
+        return Problem(self.file, _line_for(self.lines, loc), _show(loc), message)
+
+    def parts(self, data: dict[str, Any]) -> list[Problem]:
+        """The checks of the trigger and of each step that the model reads on their own,
+        when the workflow as a whole has problems."""
+        try:
+            trigger = Trigger.model_validate(data.get("trigger"))
+        except ValidationError:
+            trigger = None  # the model's problems already name it
+        if trigger is not None:
+            self.trigger(trigger)
+        steps = data.get("steps")
+        for index, raw in enumerate(steps if isinstance(steps, list) else []):
+            try:
+                step = _STEP.validate_python(raw)
+            except ValidationError:
+                continue
+            self.steps([step], ("steps",), start=index)
+        return self.problems
+
+    def trigger(self, trigger: Trigger) -> None:
+        """What the trigger model cannot check alone: the source exists, its inputs fit and
+        its account is connected, expressions compile."""
+        if trigger.http is not None and trigger.http.idempotency_key is not None:
+            where = ("trigger", "http", "idempotency_key")
+            check_value(trigger.http.idempotency_key, _show(where), where, self.report)
+        if trigger.source is None:
+            return
+        here = ("trigger", "source")
+        hints = self.installed.hints
+        source = self.registry.source(trigger.source.uses)
+        if source is None:
+            app = trigger.source.uses.split(".")[0]
+            near = sorted(k for k in self.registry.sources if k.split(".")[0] == app)
+            hint = f"; {app} has: {', '.join(near)}" if near else ""
+            self.report(
+                (*here, "uses"),
+                f"no source named {trigger.source.uses!r}{hint} ({hints.sources})",
+            )
+            return
+        if source.needs_account and not trigger.source.account:
+            needs = f"{source.key} needs the app's account: {hints.account}"
+            self.report((*here, "account"), needs)
+        check = Check(self.report, self.base_dir, self.registry, self.installed)
+        check_account(trigger.source.account, source.app, source.key, (*here, "account"), check)
+        given = trigger.source.model_fields_set
+        if source.kind == "webhook":
+            if not trigger.source.path:
+                self.report((*here, "path"), f"{source.key} is a webhook: {hints.path}")
+            for name in ("every", "backfill"):
+                if name in given:
+                    message = f"{source.key} is a webhook source; it is not polled"
+                    self.report((*here, name), message)
+        else:
+            for name in ("path", "dedupe_window"):
+                if name in given:
+                    self.report(
+                        (*here, name),
+                        f"{source.key} is polled, not served over HTTP: remove `{name}:`"
+                        " (`every:` sets how often it is polled)",
+                    )
+        try:
+            source.inputs.model_validate(trigger.source.with_)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = (*here, "with", *err["loc"])
+                message = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    message = f"{source.key} has no input {err['loc'][-1]!r}"
+                self.report(loc, message)
+
+    def steps(self, steps: list[Any], base: tuple, start: int = 0) -> None:
+        """The checks the model alone cannot make, by each step's kind: actions exist,
+        inputs fit, accounts are connected, expressions and code compile. `code_file`
+        contents are read (relative to the file) and inlined."""
+        for index, step in enumerate(steps, start=start):
             here = base + (index,)
 
             def report(loc: tuple, message: str, here: tuple = here) -> None:
-                at = here + loc
-                problems.append(Problem(file, _line_for(lines, at), _show(at), message))
+                self.report(here + loc, message)
 
             kind = kind_of(step)
-            kind.check(step, Check(report, base_dir, registry))
+            kind.check(step, Check(report, self.base_dir, self.registry, self.installed))
             for where, branch in kind.children(step):
-                visit(branch, here + where)
-
-    visit(workflow.steps, ("steps",))
-    return problems
+                self.steps(branch, here + where)
 
 
-def load_file(path: Path) -> LoadedWorkflow:
-    return parse_workflow(path.read_text(encoding="utf-8"), str(path))
+def load_file(path: Path, installed: Installed | None = None) -> LoadedWorkflow:
+    return parse_workflow(path.read_text(encoding="utf-8"), str(path), path.parent, installed)
 
 
-def load_paths(paths: Iterable[Path]) -> list[LoadedWorkflow]:
+def load_paths(paths: Iterable[Path], installed: Installed | None = None) -> list[LoadedWorkflow]:
     """Load workflow files and folders (*.yaml, *.yml); all problems are raised together."""
     files: list[Path] = []
     for path in paths:
@@ -213,7 +256,7 @@ def load_paths(paths: Iterable[Path]) -> list[LoadedWorkflow]:
     names: dict[str, str] = {}
     for file in files:
         try:
-            item = load_file(file)
+            item = load_file(file, installed)
         except WorkflowFileError as exc:
             problems.extend(exc.problems)
             continue

@@ -8,12 +8,25 @@ from typing import Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from relayflow.expressions import ExpressionError, compile_value, has_expression
+from relayflow.expressions import ExpressionError, NotJson, compile_value, has_expression
 from relayflow.model.settings import RetryPolicy
 from relayflow.redact import Redactor
 from relayflow.sdk import Duration, StepContext, StepError
-from relayflow.steps.base import Attempt, Check, Node, Program, StepKind, StepModel
+from relayflow.steps.base import (
+    Attempt,
+    Check,
+    Node,
+    Program,
+    StepKind,
+    StepModel,
+    check_account,
+)
+from relayflow.steps.inputs import input_problems, structured, typed_with, wrong_inputs
 from relayflow.steps.outcome import StepOutcome, failure, json_ready
+
+
+class InputError(StepError):
+    """Inputs that do not fit the action's declared types (after their expressions ran)."""
 
 
 class ActionStep(StepModel):
@@ -22,6 +35,9 @@ class ActionStep(StepModel):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     retries: RetryPolicy | None = None
     timeout: Duration | None = None
+
+
+_JSON_HINT = 'write an object, e.g. {"Plan": "{{ steps.trigger.event.body.plan }}"}'
 
 
 class ActionKind(StepKind):
@@ -36,10 +52,11 @@ class ActionKind(StepKind):
             app = step.uses.split(".")[0]
             near = sorted(k for k in registry.actions if k.split(".")[0] == app)
             hint = f"; {app} has: {', '.join(near)}" if near else ""
-            report(("uses",), f"no action named {step.uses!r}{hint} (see `relayflow actions`)")
+            report(("uses",), f"no action named {step.uses!r}{hint} ({check.hints.actions})")
             return
         if act.needs_account and not step.account:
-            report(("account",), f"{step.uses} needs a connected account: add `account: <name>`")
+            report(("account",), f"{step.uses} needs a connected account: {check.hints.account}")
+        check_account(step.account, act.app, step.uses, ("account",), check)
         fields = act.inputs.model_fields
         by_alias = {(f.alias or name): name for name, f in fields.items()}
         for key, value in step.with_.items():
@@ -47,6 +64,11 @@ class ActionKind(StepKind):
             if name is None:
                 known = ", ".join(by_alias)
                 report(("with", key), f"{step.uses} has no input {key!r}; it has: {known}")
+                continue
+            try:
+                value = structured(value, fields[name].annotation)
+            except NotJson as exc:
+                report(("with", key), f"is text that is not JSON ({exc}); {_JSON_HINT}")
                 continue
             try:
                 compile_value(value, f"steps.{step.name}.with.{key}")
@@ -57,7 +79,8 @@ class ActionKind(StepKind):
                 try:
                     TypeAdapter(fields[name].annotation).validate_python(value)
                 except ValidationError as exc:
-                    report(("with", key), exc.errors()[0]["msg"].removeprefix("Value error, "))
+                    for path, reason in wrong_inputs(exc, value):
+                        report(("with", key, *path), reason)
         for name, info in fields.items():
             key = info.alias or name
             if info.is_required() and key not in step.with_ and name not in step.with_:
@@ -76,7 +99,9 @@ class ActionKind(StepKind):
             kind=self,
             step=step,
             action=act,
-            inputs=compile_value(step.with_, f"steps.{step.name}.with"),
+            inputs=compile_value(
+                typed_with(step.with_, act.inputs.model_fields), f"steps.{step.name}.with"
+            ),
             timeout=program.workflow.step_timeout(step),
         )
         return [program.add(node)]
@@ -117,7 +142,11 @@ class ActionKind(StepKind):
                 ctx.account, secrets = services.accounts.resolve(step.account, act.app)
                 redact = Redactor(secrets)
             inputs = node.evaluate(attempt.scope)
-            model = act.inputs.model_validate(inputs)
+            try:
+                model = act.inputs.model_validate(inputs)
+            except ValidationError as exc:
+                problems = input_problems(exc, inputs, f"steps.{node.name}.with")
+                raise InputError("; ".join(problems), retryable=False) from None
             async with asyncio.timeout(node.timeout):
                 value = await act.run(ctx, model)
             value = json_ready(value, step.uses)

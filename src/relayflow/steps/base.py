@@ -86,13 +86,84 @@ class Node:
 Report = Callable[[tuple, str], None]  # (location under the step, message)
 
 
+@dataclass(frozen=True)
+class Hints:
+    """How a problem's fix is worded for the person who reads it: `CLI` for a terminal and
+    workflow files, `UI` for the web UI (its buttons, not command lines)."""
+
+    actions: str  # where the actions are listed
+    sources: str
+    account: str  # how a step names its account
+    connect: str  # where an account is connected ({app}, {name})
+    path: str  # how a webhook source gets its path
+    code_file: str  # what to do with a code_file that cannot be read here
+
+
+CLI = Hints(
+    actions="see `relayflow actions`",
+    sources="see `relayflow sources`",
+    account="add `account: <name>`",
+    connect="with `relayflow accounts add {app} {name} ...`",
+    path="give the `path:` to serve it at",
+    code_file="put the code in `code:`, or deploy the file with `relayflow deploy`",
+)
+UI = Hints(
+    actions="search the action library with + Add a step",
+    sources="choose one under Starts when",
+    account="choose one in the step's account picker",
+    connect="on the Accounts page (or with Connect new account on the step)",
+    path="fill in its Path",
+    code_file="paste the code into the step's code box",
+)
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What the installation has that a workflow file refers to. `accounts` (name → app)
+    is None when accounts are not checked (e.g. a file read without a database)."""
+
+    accounts: Mapping[str, str] | None = None
+    hints: Hints = CLI
+
+
 @dataclass
 class Check:
-    """What a kind's `check` may use: where to report, where the file lives, the apps."""
+    """What a kind's `check` may use: where to report, where the file lives, the apps, and
+    what the installation has."""
 
     report: Report
     base_dir: Path | None
     registry: Registry
+    installed: Installed = field(default_factory=Installed)
+
+    @property
+    def hints(self) -> Hints:
+        return self.installed.hints
+
+
+def check_account(name: str | None, app: str, user: str, loc: tuple, check: Check) -> None:
+    """Report an `account:` that is not connected, or that belongs to another app than
+    `app`; `user` names what needs it (an action or a source)."""
+    accounts = check.installed.accounts
+    if accounts is None or not name:
+        return
+    hints, titles = check.hints, check.registry.apps
+    mine = sorted(n for n, a in accounts.items() if a == app)
+    title = titles[app].title if app in titles else app
+    use = f"use one of the {title} accounts: {', '.join(mine)}" if mine else ""
+    if name not in accounts:
+        connect = f"connect it {hints.connect.format(app=app, name=name)}"
+        check.report(loc, f"no account named {name!r}; {connect}" + (f", or {use}" if use else ""))
+        return
+    other = accounts[name]
+    if other != app:
+        theirs = titles[other].title if other in titles else other
+        fix = use or f"connect one {hints.connect.format(app=app, name='NAME')}"
+        check.report(
+            loc,
+            f"account {name!r} is a {theirs} account ({other}), but {user} needs a {title}"
+            f" account: {fix}",
+        )
 
 
 def check_value(value: Any, where: str, loc: tuple, report: Report) -> None:

@@ -149,7 +149,7 @@ def _check_source(step: CodeStep, check: Check) -> None:
     report = check.report
     if step.code_file is not None:
         if check.base_dir is None:
-            report(("code_file",), "code_file works when deploying files; put the code in `code:`")
+            report(("code_file",), f"code_file works when deploying files; {check.hints.code_file}")
             return
         path = (check.base_dir / step.code_file).resolve()
         try:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from relayflow.ids import ALPHABET, LENGTH
 from relayflow.jsoncodec import loads
 from relayflow.store.database import Database
 
@@ -27,6 +28,15 @@ class RunFilter:
     since: str | None = None  # a key of SINCE
     q: str = ""
     before: float | None = None  # created_at of the last run on the previous page
+    test: bool | None = None  # only test runs (True), only live runs (False), or both
+
+
+def _counted(run: dict[str, Any]) -> dict[str, Any]:
+    """`run` with its version as people count them: a run of draft n (a test) has
+    `version` None and `draft` n; other runs have their version and `draft` None."""
+    key = run["version"]
+    run["version"], run["draft"] = (key, None) if key > 0 else (None, -key)
+    return run
 
 
 def find_runs(db: Database, where: RunFilter, limit: int = 50) -> list[dict[str, Any]]:
@@ -44,6 +54,9 @@ def find_runs(db: Database, where: RunFilter, limit: int = 50) -> list[dict[str,
     if where.before is not None:
         clauses.append("r.created_at < ?")
         params.append(where.before)
+    if where.test is not None:
+        clauses.append("r.test = ?")
+        params.append(int(where.test))
     join = ""
     if where.q:
         like = "ILIKE" if db.is_postgres else "LIKE"
@@ -67,13 +80,17 @@ def find_runs(db: Database, where: RunFilter, limit: int = 50) -> list[dict[str,
             clauses.append(f"e.payload {like} ? ESCAPE '\\'")
             params.append(pattern)
     clause = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    return db.fetchdicts(
+    found = db.fetchdicts(
         "SELECT r.id, w.name AS workflow, r.version, r.status, r.event_id, r.created_at,"
         " r.started_at, r.finished_at, r.error, r.test, r.replay_of FROM runs r"
         f" JOIN workflows w ON w.id = r.workflow_id{join}{clause}"
         " ORDER BY r.created_at DESC LIMIT ?",
         (*params, limit),
     )
+    for run in found:
+        run["test"] = bool(run["test"])
+        _counted(run)
+    return found
 
 
 def _escape_like(text: str) -> str:
@@ -88,10 +105,11 @@ def list_runs(
     before: float | None = None,
     q: str = "",
     since: str | None = None,
+    test: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Runs newest first; `before` (a created_at) pages back, `q` searches event payloads,
-    `since` is one of SINCE's keys."""
-    where = RunFilter(workflow_id, status, since, q, before)
+    `since` is one of SINCE's keys, `test` keeps only test (True) or live (False) runs."""
+    where = RunFilter(workflow_id, status, since, q, before, test)
     return find_runs(db, where, limit)
 
 
@@ -103,7 +121,7 @@ def get_run(db: Database, run_id: str) -> dict[str, Any] | None:
     )
     if not rows:
         return None
-    run = rows[0]
+    run = _counted(rows[0])
     run["test"] = bool(run["test"])
     event = db.fetchone(
         "SELECT payload, received_at, context FROM events WHERE id = ?", (run["event_id"],)
@@ -134,7 +152,10 @@ def count_runs(db: Database, status: str | None = None) -> int:
 
 
 def queue_depth(db: Database) -> int:
-    row = db.fetchone("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')")
+    """Live runs waiting or running (test runs run at once, outside the queue)."""
+    row = db.fetchone(
+        "SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running') AND test = 0"
+    )
     return int(row[0]) if row else 0
 
 
@@ -156,22 +177,24 @@ def failed_runs_to_replay(db: Database, workflow_id: str) -> list[str]:
 
 
 def run_counts_since(db: Database, workflow_id: str, since: float) -> tuple[int, int]:
-    """(runs, failed runs) of a workflow created after `since`."""
+    """(live runs, failed live runs) of a workflow created after `since`; test runs are
+    not activity."""
     runs = db.fetchone(
-        "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND created_at > ?", (workflow_id, since)
+        "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND created_at > ? AND test = 0",
+        (workflow_id, since),
     )
     errors = db.fetchone(
         "SELECT COUNT(*) FROM runs WHERE workflow_id = ? AND status = 'failed'"
-        " AND created_at > ?",
+        " AND created_at > ? AND test = 0",
         (workflow_id, since),
     )
     return (int(runs[0]) if runs else 0, int(errors[0]) if errors else 0)
 
 
 def last_run(db: Database, workflow_id: str) -> dict[str, Any] | None:
-    """The newest run of a workflow: id, status, created_at."""
+    """The newest live run of a workflow: id, status, created_at."""
     rows = db.fetchdicts(
-        "SELECT id, status, created_at FROM runs WHERE workflow_id = ?"
+        "SELECT id, status, created_at FROM runs WHERE workflow_id = ? AND test = 0"
         " ORDER BY created_at DESC LIMIT 1",
         (workflow_id,),
     )
@@ -180,14 +203,74 @@ def last_run(db: Database, workflow_id: str) -> dict[str, Any] | None:
 
 def runs_of_event(db: Database, event_id: str) -> list[dict[str, Any]]:
     """Every run of one event: the original and its replays, oldest first."""
-    return db.fetchdicts(
+    found = db.fetchdicts(
         "SELECT id, version, status, created_at, replay_of FROM runs WHERE event_id = ?"
         " ORDER BY created_at",
         (event_id,),
     )
+    return [_counted(run) for run in found]
 
 
 def run_origin(db: Database, run_id: str) -> tuple[str, str] | None:
     """(event id, workflow id) of a run, or None when there is no such run."""
     row = db.fetchone("SELECT event_id, workflow_id FROM runs WHERE id = ?", (run_id,))
     return (row[0], row[1]) if row else None
+
+
+# Short run ids ---------------------------------------------------------------------
+
+SHORTEST = 8  # a run id prefix is never shorter, so that it reads as an id
+
+
+class UnknownRun(LookupError):
+    """A run id (or prefix) that names no run, or more than one; the message says which."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def resolve_run_id(db: Database, given: str) -> str:
+    """The full id of the one run whose id is or starts with `given`.
+
+    Raises UnknownRun when no run matches, or when several do (naming a few of them).
+    """
+    text = given.strip().lower()
+    if not text or len(text) > LENGTH or any(c not in ALPHABET for c in text):
+        raise UnknownRun(f"{given!r} is not a run id; relayflow runs lists them")
+    if len(text) == LENGTH:
+        if db.fetchone("SELECT id FROM runs WHERE id = ?", (text,)) is None:
+            raise UnknownRun(f"no run {text}; relayflow runs lists them")
+        return text
+    rows = db.fetchall(
+        "SELECT id FROM runs WHERE id >= ? AND id <= ? ORDER BY id LIMIT 4",
+        (text, text + "z" * (LENGTH - len(text))),
+    )
+    found = [row[0] for row in rows if row[0].startswith(text)]
+    if not found:
+        raise UnknownRun(f"no run starts with {text}; relayflow runs lists them")
+    if len(found) > 1:
+        shown = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
+        raise UnknownRun(f"{text} is the start of more than one run ({shown}); give more of it")
+    return found[0]
+
+
+def short_ids(db: Database, ids: list[str]) -> dict[str, str]:
+    """Per run id, its shortest prefix (at least SHORTEST characters) that no other run's
+    id starts with, as `resolve_run_id` takes it back."""
+    short = {}
+    for run_id in ids:
+        before = db.fetchone("SELECT MAX(id) FROM runs WHERE id < ?", (run_id,))
+        after = db.fetchone("SELECT MIN(id) FROM runs WHERE id > ?", (run_id,))
+        shared = max(_common(run_id, row[0] if row else None) for row in (before, after))
+        short[run_id] = run_id[: max(SHORTEST, shared + 1)]
+    return short
+
+
+def _common(a: str, b: str | None) -> int:
+    n = 0
+    for x, y in zip(a, b or "", strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

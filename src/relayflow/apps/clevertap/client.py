@@ -251,7 +251,8 @@ class CleverTap:
                 f"CleverTap rejected the Account ID / Passcode (HTTP 401: {text}) for Account ID "
                 f"{self.account_id} at {self.base_url}. Check the passcode (CleverTap dashboard: "
                 "Settings > Project) and the region: a project in another region answers 401 "
-                "here. Fix the account with: relayflow accounts add clevertap NAME ... --replace",
+                "here. Fix the account on the Accounts page, or with: relayflow accounts add"
+                " clevertap NAME ... --replace",
                 details={"status": 401, "body": response.body, "url": self.base_url + path},
                 retryable=False,
             )

@@ -29,15 +29,26 @@ def runs(
     before: float | None = Query(None, description="created_at of the last run seen"),
     q: str = Query("", description="Text to find in the events' payloads"),
     since: str | None = Query(None, pattern="^(1h|24h|7d|30d)$"),
+    test: bool | None = Query(None, description="Only test runs (true) or live runs (false)"),
     runtime: Runtime = Depends(runtime_of),
 ) -> list[dict[str, Any]]:
+    """A run of a draft (a test) has `version` null and `draft` its number."""
     workflow_id = runtime.workflows.get(workflow).id if workflow else None
-    return history.list_runs(runtime.db, workflow_id, status, limit, before, q, since)
+    return history.list_runs(runtime.db, workflow_id, status, limit, before, q, since, test)
+
+
+def full_run_id(runtime: Runtime, run_id: str) -> str:
+    """The id of the run `run_id` names (an id, or a unique start of one), else 404."""
+    try:
+        return history.resolve_run_id(runtime.db, run_id)
+    except history.UnknownRun as exc:
+        raise HTTPException(404, exc.message) from None
 
 
 @router.get("/runs/{run_id}", summary="A run with its event and every step's details")
 def run(run_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
-    found = history.get_run(runtime.db, run_id)
+    """`run_id` may be the start of a run's id, as `relayflow runs` shows it."""
+    found = history.get_run(runtime.db, full_run_id(runtime, run_id))
     if found is None:
         raise HTTPException(404, f"no run {run_id}")
     return found
@@ -50,7 +61,7 @@ async def replay(
     runtime: Runtime = Depends(runtime_of),
 ) -> dict[str, Any]:
     try:
-        new = await runtime.replay(run_id, body.version)
+        new = await runtime.replay(full_run_id(runtime, run_id), body.version)
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
     return {"run_id": new.run_id, "event_id": new.event_id, "version": new.version}
@@ -67,8 +78,7 @@ async def resume(run_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[st
 
 
 async def _control(runtime: Runtime, run_id: str, action: str) -> dict[str, Any]:
-    if history.run_origin(runtime.db, run_id) is None:
-        raise HTTPException(404, f"no run {run_id}")
+    run_id = full_run_id(runtime, run_id)
     if not await runtime.control(run_id, action):
         raise HTTPException(409, f"run {run_id} is not waiting, so it cannot be {action}d")
     return {"ok": True, "run_id": run_id, "action": action}

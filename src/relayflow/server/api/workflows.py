@@ -10,10 +10,12 @@ import yaml
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from relayflow.model.workflow import Workflow
 from relayflow.runtime import Runtime
 from relayflow.sdk import Delivery
-from relayflow.server.api.deps import runtime_of, workflows_of
+from relayflow.server.api.deps import hints_of, runtime_of, workflows_of
 from relayflow.server.hooks import accept_source_delivery
+from relayflow.steps.base import Hints
 from relayflow.store import history
 from relayflow.store.deliveries import recent_deliveries
 from relayflow.store.events import recent_events
@@ -51,16 +53,22 @@ def list_workflows(workflows: Workflows = Depends(workflows_of)) -> list[dict[st
     return [workflow_summary(r) for r in workflows.list()]
 
 
-@router.get("/{name}", summary="A workflow with its current definition and versions")
+@router.get("/{name}", summary="A workflow with its definition, versions and drafts")
 def get_workflow(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
-    """`polling`, for a polling source: its last poll, last error and next poll."""
+    """The deployed version's definition (`draft` is null), or, for a workflow that was
+    only tested so far, its newest draft's (`draft` is its number). `versions` are the
+    deployed ones; `drafts` were tested and never deployed; `polling`, for a polling
+    source: its last poll, last error and next poll."""
     row = workflows.get(name)
-    definition, source = workflows.version(name, workflows.shown_version(name))
+    key = workflows.shown_key(name)
+    definition, source = workflows.revision(name, key)
     return {
         **workflow_summary(row),
+        "draft": -key if key < 0 else None,
         "definition": definition.model_dump(mode="json", by_alias=True),
         "source": source,
         "versions": workflows.versions(name),
+        "drafts": workflows.drafts(name),
         "polling": polling_status(workflows.db, row.id, definition),
     }
 
@@ -68,7 +76,7 @@ def get_workflow(name: str, workflows: Workflows = Depends(workflows_of)) -> dic
 @router.get("/{name}/polling", summary="A polling source's last poll, last error, next poll")
 def polling(name: str, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
     row = workflows.get(name)
-    definition, _source = workflows.version(name, workflows.shown_version(name))
+    definition, _source = workflows.revision(name, workflows.shown_key(name))
     found = polling_status(workflows.db, row.id, definition)
     if found is None:
         raise HTTPException(409, f"{name}'s trigger is not a polling source")
@@ -96,9 +104,15 @@ async def poll(
 
 
 @router.post("", summary="Deploy a workflow (a new version if it changed)")
-async def deploy(request: Request, workflows: Workflows = Depends(workflows_of)) -> dict[str, Any]:
-    """The body is the workflow as YAML, or JSON: the workflow itself or `{"source": YAML}`."""
+async def deploy(
+    request: Request,
+    workflows: Workflows = Depends(workflows_of),
+    hints: Hints = Depends(hints_of),
+) -> dict[str, Any]:
+    """The body is the workflow as YAML, or JSON: the workflow itself or `{"source": YAML}`
+    (with `"file"`, the file's name, problems are reported as `file:line:`)."""
     raw = (await request.body()).decode("utf-8", "replace")
+    file = "request"
     if "json" in request.headers.get("content-type", ""):
         try:
             payload = yaml.safe_load(raw)
@@ -106,24 +120,31 @@ async def deploy(request: Request, workflows: Workflows = Depends(workflows_of))
             raise HTTPException(400, "the body is not valid JSON") from None
         if isinstance(payload, dict) and isinstance(payload.get("source"), str):
             raw = payload["source"]
+            if isinstance(payload.get("file"), str) and payload["file"].strip():
+                file = payload["file"].strip().replace("\\", "/").rsplit("/", 1)[-1]
         else:
             raw = yaml.safe_dump(payload, sort_keys=False)
-    result = workflows.deploy_source(raw)
+    result = workflows.deploy_source(raw, file, hints)
     return {"name": result.name, "version": result.version, "changed": result.changed}
 
 
 @router.post("/{name}/test", summary="Run a draft or the current version on a test event")
 async def test(
-    name: str, body: TestRequest, runtime: Runtime = Depends(runtime_of)
+    name: str,
+    body: TestRequest,
+    runtime: Runtime = Depends(runtime_of),
+    hints: Hints = Depends(hints_of),
 ) -> dict[str, Any]:
+    """Run `source` as a draft (stored, not deployed; drafts get no version number), or
+    the deployed version, on `event`."""
     workflows = runtime.workflows
-    version = None
+    key = None
     if body.source is not None:
-        version = workflows.draft(body.source, name).version
+        key = workflows.draft(body.source, name, hints=hints).key
     row = workflows.get(name)
-    if version is None and not row.current_version:
+    if key is None and not row.current_version:
         raise HTTPException(409, f"{name} has no deployed version; send `source` to test a draft")
-    run_id = await runtime.run_now(row, body.event, version=version, stop_after=body.until)
+    run_id = await runtime.run_now(row, body.event, version=key, stop_after=body.until)
     return history.get_run(runtime.db, run_id) or {}
 
 
@@ -131,13 +152,20 @@ async def test(
 def version_source(
     name: str, version: int, workflows: Workflows = Depends(workflows_of)
 ) -> dict[str, Any]:
-    definition, source = workflows.version(name, version)
-    return {
-        "version": version,
-        "current": version == workflows.get(name).current_version,
-        "source": source,
-        "definition": definition.model_dump(mode="json", by_alias=True),
-    }
+    current = version == workflows.get(name).current_version
+    return {"version": version, "current": current, **_stored(workflows.version(name, version))}
+
+
+@router.get("/{name}/drafts/{draft}", summary="One draft's source (tested, never deployed)")
+def draft_source(
+    name: str, draft: int, workflows: Workflows = Depends(workflows_of)
+) -> dict[str, Any]:
+    return {"draft": draft, **_stored(workflows.draft_version(name, draft))}
+
+
+def _stored(found: tuple[Workflow, str | None]) -> dict[str, Any]:
+    definition, source = found
+    return {"source": source, "definition": definition.model_dump(mode="json", by_alias=True)}
 
 
 @router.get("/{name}/diff", summary="What changed from version a to version b")
@@ -156,10 +184,14 @@ def diff(
 def export(
     name: str,
     version: int | None = Query(None, description="Default: the deployed version"),
+    draft: int | None = Query(None, description="A draft instead of a version"),
     workflows: Workflows = Depends(workflows_of),
 ) -> dict[str, Any]:
-    shown = version or workflows.shown_version(name)
-    return {"name": name, "version": shown, "source": workflows.export(name, shown)}
+    source = workflows.export(name, version, draft)
+    if version is None and draft is None:
+        key = workflows.shown_key(name)
+        version, draft = (key, None) if key > 0 else (None, -key)
+    return {"name": name, "version": version, "draft": draft, "source": source}
 
 
 @router.get("/{name}/stats", summary="Runs and failed runs in the last 24 hours")

@@ -17,7 +17,7 @@ from relayflow.store.history import (  # noqa: F401 - the runs page uses them fr
     run_counts_since,
     runs_of_event,
 )
-from relayflow.store.workflows import WorkflowRow, latest_definitions, list_workflows
+from relayflow.store.workflows import WorkflowRow, list_workflows, shown_definitions
 
 STATUSES = ("queued", "running", "sleeping", "succeeded", "failed", "exited", "cancelled")
 
@@ -25,7 +25,7 @@ STATUSES = ("queued", "running", "sleeping", "succeeded", "failed", "exited", "c
 @dataclass
 class WorkflowListing:
     row: WorkflowRow
-    latest_version: int
+    pending_draft: int | None  # a draft newer than the deployed version
     trigger: dict[str, Any]
     runs_24h: int
     errors_24h: int
@@ -40,16 +40,16 @@ class WorkflowListing:
 
 def workflow_listings(db: Database) -> list[WorkflowListing]:
     since = time.time() - DAY
-    latest = latest_definitions(db)
+    shown = shown_definitions(db)
     found = []
     for row in list_workflows(db):
-        version, definition = latest.get(row.id, (0, {}))
+        listed = shown.get(row.id)
         runs, errors = run_counts_since(db, row.id, since)
         found.append(
             WorkflowListing(
                 row=row,
-                latest_version=version,
-                trigger=definition.get("trigger") or {},
+                pending_draft=listed.pending_draft if listed else None,
+                trigger=listed.trigger if listed else {},
                 runs_24h=runs,
                 errors_24h=errors,
                 last_run=last_run(db, row.id),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from relayflow.redact import MASK
 from relayflow.sdk import discover
@@ -20,10 +20,11 @@ from relayflow.workflows import WorkflowError
 PAGE = 50
 
 
-def secret_inputs(ui: UI, workflow: str, version: int) -> dict[str, set[str]]:
+def secret_inputs(ui: UI, run: dict[str, Any]) -> dict[str, set[str]]:
     """Per step name, the inputs its action declares secret (masked when shown)."""
+    key = run["version"] or -run["draft"]
     try:
-        definition, _source = ui.runtime.workflows.version(workflow, version)
+        definition, _source = ui.runtime.workflows.revision(run["workflow"], key)
     except WorkflowError:
         return {}
     found: dict[str, set[str]] = {}
@@ -54,6 +55,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         q: str = "",
         before: float | None = None,
         replayed: int | None = None,
+        kind: str = "",
         session: Session = Depends(ui.signed_in),
     ) -> Response:
         workflows = list_workflows(db)
@@ -65,6 +67,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             since=since if since in queries.SINCE else None,
             q=q.strip(),
             before=before,
+            test={"live": False, "test": True}.get(kind),
         )
         found = queries.find_runs(db, where, PAGE + 1)
         more = len(found) > PAGE
@@ -81,6 +84,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             workflow=workflow,
             status=where.status or "",
             since=where.since or "",
+            kind=kind if kind in ("live", "test") else "",
             q=where.q,
             paged=before is not None,
             statuses=queries.STATUSES,
@@ -97,10 +101,17 @@ def add_routes(router: APIRouter, ui: UI) -> None:
 
     @router.get("/runs/{run_id}", include_in_schema=False)
     def run_page(run_id: str, request: Request, session: Session = Depends(ui.signed_in)):
+        """The inspector; the start of a run's id (as `relayflow runs` shows it) opens it."""
+        try:
+            full = history.resolve_run_id(db, run_id)
+        except history.UnknownRun as exc:
+            raise HTTPException(404, exc.message) from None
+        if full != run_id:
+            return RedirectResponse(f"/runs/{full}", 303)
         run = history.get_run(db, run_id)
         if run is None:
             raise HTTPException(404, f"no run {run_id}")
-        secrets = secret_inputs(ui, run["workflow"], run["version"])
+        secrets = secret_inputs(ui, run)
         for step in run["steps"]:
             step["inputs"] = mask(step["inputs"], secrets.get(step["step_name"], set()))
         others = [r for r in queries.runs_of_event(db, run["event_id"]) if r["id"] != run_id]

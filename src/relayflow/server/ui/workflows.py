@@ -123,45 +123,53 @@ def add_routes(router: APIRouter, ui: UI) -> None:
     @router.get("/workflows/new", include_in_schema=False)
     def new_workflow(request: Request, session: Session = Depends(ui.signed_in)) -> Response:
         definition = {"name": "", "trigger": {"http": {"path": ""}}, "steps": []}
-        return builder(request, session, None, definition, [], 0, 0)
+        return builder(request, session, None, definition, 0)
 
     @router.get("/workflows/{name}", include_in_schema=False)
     def workflow_page(
         name: str,
         request: Request,
         version: int | None = None,
+        draft: int | None = None,
         session: Session = Depends(ui.signed_in),
     ) -> Response:
-        """The builder on `version`; by default the deployed one (or the newest draft)."""
+        """The builder on `version` or `draft`; by default the deployed version (or, before
+        the first deploy, the newest draft)."""
         row = find(name)
-        versions = workflows.versions(name)
-        newest = versions[0]["version"] if versions else 0
-        showing = version or row.current_version or newest
         try:
-            definition = pruned(workflows.version(name, showing)[0]) if showing else {}
+            if draft is not None:
+                key = -draft
+                definition = pruned(workflows.draft_version(name, draft)[0])
+            else:
+                key = version or workflows.shown_key(name)
+                definition = pruned(workflows.revision(name, key)[0]) if key else {}
         except WorkflowError as exc:
             raise HTTPException(exc.status, exc.message) from None
-        return builder(request, session, row, definition, versions, showing, newest)
+        return builder(request, session, row, definition, key)
 
     def builder(
-        request: Request,
-        session: Session,
-        row: Any,
-        definition: dict[str, Any],
-        versions: list[dict[str, Any]],
-        showing: int,
-        newest: int,
+        request: Request, session: Session, row: Any, definition: dict[str, Any], key: int
     ) -> Response:
+        """The builder's page on `definition`, stored under `key` (a version, a draft's
+        negative key, or 0 for a new workflow)."""
         accounts, apps = account_data(ui)
+        drafts = workflows.drafts(row.name) if row else []
+        newest = drafts[0] if drafts else None
+        versions = workflows.versions(row.name) if row else []
+        deployed_at = next((v["created_at"] for v in versions if v["current"]), 0)
         data = {
             "name": row.name if row else "",
             "exists": row is not None,
             "active": bool(row and row.active),
             "current_version": row.current_version if row else 0,
-            "showing": showing,
-            # A version newer than both the deployed one and the one shown: a tested draft.
-            "newer_version": newest if row and newest > max(row.current_version, showing) else None,
+            "showing_version": key if key > 0 else None,
+            "showing_draft": -key if key < 0 else None,
+            # A draft tested after the deployed version, and not the one shown.
+            "newer_draft": newest["draft"]
+            if newest and newest["created_at"] > deployed_at and -key != newest["draft"]
+            else None,
             "versions": versions,
+            "drafts": drafts,
             "definition": definition,
             "sample_event": sample_event(definition),
             "recent_events": recent_events(db, row.id) if row else [],
@@ -217,8 +225,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
     ) -> Response:
         ui.check_form(session, await request.form())
         find(name)
-        version = workflows.versions(name)[0]["version"]
-        data = pruned(workflows.version(name, version)[0])
+        data = pruned(workflows.revision(name, workflows.shown_key(name))[0])
         data["name"] = _copy_name(ui, name)
         http = (data.get("trigger") or {}).get("http")
         if http:  # two workflows cannot listen on one path: the copy's path gets its suffix

@@ -1,17 +1,21 @@
-// The builder's step cards: forms generated from each action's declared inputs, the
-// account picker with inline connecting, code and flow-control steps.
+// The builder's step cards: actions (their inputs in builder-inputs.js), code and
+// flow-control steps; builder-arrange.js moves, removes and renames them.
 "use strict";
 
 window.relayflow.builderParts = window.relayflow.builderParts || {};
 window.relayflow.builderParts.steps = function (B) {
-  const { el, busy, codeEditor, connectForm } = window.relayflow;
+  const { el, busy, codeEditor } = window.relayflow;
   const $ = (id) => document.getElementById(id);
 
   const KINDS = ["uses", "code", "code_file", "filter", "if", "switch", "delay", "end"];
   const kindOf = (step) => KINDS.find((k) => step[k] !== undefined && step[k] !== null) || "uses";
 
   function renderSteps(focusIndex) {
-    const items = B.wf.steps.map((step, index) => el("li", {}, betweenButton(index), stepCard(step, index)));
+    const items = B.wf.steps.map((step, index) => {
+      const item = el("li", {}, betweenButton(index), stepCard(step, index));
+      B.dropTarget(item, index);
+      return item;
+    });
     B.stepsList.replaceChildren(...items);
     if (B.lastRun) B.showRunResults(B.lastRun, false);
     if (focusIndex !== undefined) {
@@ -33,183 +37,53 @@ window.relayflow.builderParts.steps = function (B) {
     return { code: "Python code", code_file: "Python code (file)", filter: "Filter", if: "If / else", switch: "Switch", delay: "Delay", end: "End workflow" }[kind];
   }
 
+  // A button or text that names the step, kept in step with renames (builder-arrange.js).
+  const named = (text) => ({ "data-names-step": "", "data-template": text });
+  const labelled = (text, name) => ({ "aria-label": text.replace("{name}", name), "data-labels-step": "", "data-template": text });
+
   function stepCard(step, index) {
     const id = `s${index}`;
     const kind = kindOf(step);
     const nameInput = el("input", { id: `${id}-name`, class: "step-name-input", value: step.name, autocomplete: "off", "aria-describedby": `${id}-name-help` });
-    nameInput.addEventListener("change", () => {
-      step.name = nameInput.value.trim();
-      B.markDirty();
-      B.renderExplorer();
-    });
-    const testButton = el("button", { type: "button", class: "small" }, "Test step", el("span", { class: "visually-hidden" }, ` ${step.name}`));
+    const testButton = el("button", { type: "button", class: "small" }, "Test step", el("span", { class: "visually-hidden", ...named(" {name}") }, ` ${step.name}`));
     testButton.addEventListener("click", () => busy(testButton, () => B.runTest(step.name)));
-    const up = el("button", { type: "button", class: "small", "aria-label": `Move ${step.name} up`, disabled: index === 0 }, "↑");
-    up.addEventListener("click", () => move(index, -1));
-    const down = el("button", { type: "button", class: "small", "aria-label": `Move ${step.name} down`, disabled: index === B.wf.steps.length - 1 }, "↓");
-    down.addEventListener("click", () => move(index, 1));
-    const remove = el("button", { type: "button", class: "small danger" }, "Remove", el("span", { class: "visually-hidden" }, ` ${step.name}`));
-    remove.addEventListener("click", () => {
-      if (!window.confirm(`Remove the step ${step.name}?`)) return;
-      B.wf.steps.splice(index, 1);
-      B.markDirty();
-      renderSteps();
-      B.renderExplorer();
-      $("add-end").focus();
-    });
+    const up = el("button", { type: "button", class: "small", ...labelled("Move {name} up", step.name), disabled: index === 0 }, "↑");
+    up.addEventListener("click", () => B.moveBy(index, -1));
+    const down = el("button", { type: "button", class: "small", ...labelled("Move {name} down", step.name), disabled: index === B.wf.steps.length - 1 }, "↓");
+    down.addEventListener("click", () => B.moveBy(index, 1));
+    const remove = el("button", { type: "button", class: "small danger" }, "Remove", el("span", { class: "visually-hidden", ...named(" {name}") }, ` ${step.name}`));
+    remove.addEventListener("click", () => B.removeStep(index));
     const body = el("div", { class: "step-body" });
-    body.append(el("label", { for: `${id}-name` }, "Step name"), nameInput, el("p", { class: "help", id: `${id}-name-help` }, `Later steps use its result as steps.${step.name}.$return_value`));
+    body.append(el("label", { for: `${id}-name` }, "Step name"), nameInput, el("p", { class: "help", id: `${id}-name-help` }, `Later steps use its result as steps.${step.name}.$return_value`), el("div", { class: "rename-offer" }));
     if (kind === "uses") body.append(...actionFields(step, id));
     else if (kind === "code" || kind === "code_file") body.append(...codeFields(step, id));
     else body.append(...flowFields(step, id, kind));
-    body.append(el("div", { class: "result", role: "status", "aria-live": "polite", "data-result": step.name }));
+    body.append(el("div", { class: "result", role: "status", "aria-live": "polite", tabindex: "-1", "data-result": step.name }));
     const title = stepTitle(step);
-    return el(
+    const card = el(
       "section",
       { class: "step", "aria-label": `Step ${index + 1}: ${title}`, "data-step": step.name },
-      el("div", { class: "step-head" }, el("span", { class: "step-index", "aria-hidden": "true" }, String(index + 1)), el("h2", { class: "step-title" }, title), kind === "uses" ? el("span", { class: "step-key" }, step.uses) : null, el("span", { class: "spacer" }), testButton, up, down, remove),
+      el("div", { class: "step-head" }, B.dragHandle(index), el("h2", { class: "step-title" }, title), kind === "uses" ? el("span", { class: "step-key" }, step.uses) : null, el("span", { class: "spacer" }), testButton, up, down, remove),
       body
     );
-  }
-
-  function move(index, delta) {
-    const [step] = B.wf.steps.splice(index, 1);
-    B.wf.steps.splice(index + delta, 0, step);
-    B.markDirty();
-    renderSteps();
-    const card = B.stepsList.children[index + delta];
-    if (card) card.querySelector(`[aria-label^="Move"]:not([disabled])`)?.focus();
+    B.nameField(step, nameInput, card);
+    return card;
   }
 
   // An action's inputs, generated from its JSON schema.
   function actionFields(step, id) {
     const action = B.actions[step.uses];
-    if (!action) return [el("p", { class: "error" }, `There is no action ${step.uses}; relayflow actions lists them.`)];
+    if (!action) return [el("p", { class: "error" }, `There is no action ${step.uses} here: remove this step, and add one from the action library with + Add a step.`)];
     step.with = step.with || {};
     const out = [];
     if (action.description) out.push(el("p", { class: "help" }, action.description, action.docs ? [" ", el("a", { href: action.docs, target: "_blank", rel: "noopener" }, "Docs")] : null));
-    if (action.needs_account) out.push(...accountPicker(step, action, id));
+    if (action.needs_account) out.push(...B.accountPicker(step, action, id));
     const schema = action.inputs;
     const required = new Set(schema.required || []);
     for (const [key, spec] of Object.entries(schema.properties || {})) {
-      out.push(...inputField(step, key, spec, required.has(key), `${id}-in-${key}`));
+      out.push(...B.inputField(step, key, spec, required.has(key), `${id}-in-${key}`));
     }
     return out;
-  }
-
-  function typesOf(spec) {
-    if (spec.anyOf) return spec.anyOf.flatMap(typesOf);
-    if (spec.enum && !spec.type) return ["string"];
-    return spec.type ? [].concat(spec.type) : ["any"];
-  }
-
-  function choicesOf(spec) {
-    if (spec.enum) return spec.enum;
-    if (spec.anyOf) return spec.anyOf.flatMap(choicesOf);
-    if (spec.type === "boolean") return [true, false];
-    return [];
-  }
-
-  function inputField(step, key, spec, required, inputId) {
-    const types = typesOf(spec);
-    const structured = types.some((t) => t === "object" || t === "array" || t === "any");
-    const current = step.with[key];
-    const text = current === undefined ? "" : typeof current === "string" ? current : JSON.stringify(current, null, structured ? 2 : 0);
-    const choices = choicesOf(spec);
-    let input;
-    if (structured) {
-      input = el("textarea", { id: inputId, rows: Math.min(8, Math.max(2, text.split("\n").length)), class: "input-expr", spellcheck: "false" });
-      input.value = text;
-    } else {
-      input = el("input", { id: inputId, value: text, autocomplete: "off", list: choices.length ? `${inputId}-choices` : null, class: "input-expr" });
-    }
-    const examples = spec.examples && spec.examples.length ? `e.g. ${spec.examples.map((e) => (typeof e === "string" ? e : JSON.stringify(e))).join(", ")}` : "";
-    const fallback = spec.default !== undefined && spec.default !== null && !(typeof spec.default === "object" && !Object.keys(spec.default).length) ? `default ${JSON.stringify(spec.default)}` : "";
-    input.placeholder = examples || fallback || (structured ? "JSON or {{ expression }}" : "");
-    input.dataset.field = key;
-    if (spec.secret) input.dataset.secret = "true";
-    const helpId = `${inputId}-help`;
-    input.setAttribute("aria-describedby", helpId);
-    if (required) input.required = true;
-    input.addEventListener("input", () => {
-      const value = parseInput(input.value, types);
-      if (value === undefined) delete step.with[key];
-      else step.with[key] = value;
-      B.markDirty();
-    });
-    const label = el("label", { for: inputId }, spec.title || key, required ? el("span", { class: "required", "aria-hidden": "true" }, " *") : null);
-    const helpText = [spec.description || "", structured ? "JSON, text, or a {{ expression }}." : ""].filter(Boolean).join(" ");
-    const out = [label, input, el("p", { class: "help", id: helpId }, helpText || `Text or a {{ expression }}.`)];
-    if (choices.length && !structured) out.push(el("datalist", { id: `${inputId}-choices` }, choices.map((c) => el("option", { value: String(c) }))));
-    return out;
-  }
-
-  // Text typed into an input becomes the value the YAML holds: strings stay strings for
-  // text inputs; numbers, booleans, objects and lists are read as JSON where allowed.
-  function parseInput(text, types) {
-    if (text.trim() === "") return undefined;
-    const single = /^\s*\{\{(?:(?!\}\}).)*\}\}\s*$/s.test(text);
-    if (single || text.includes("{{") || types.every((t) => t === "string")) return text;
-    try {
-      const value = JSON.parse(text);
-      const type = value === null ? "null" : Array.isArray(value) ? "array" : typeof value === "object" ? "object" : typeof value === "number" ? (Number.isInteger(value) ? "integer" : "number") : typeof value;
-      const allowed = types.includes("any") || types.includes(type) || (type === "integer" && types.includes("number"));
-      return allowed ? value : text;
-    } catch {
-      return text;
-    }
-  }
-
-  function accountPicker(step, action, id) {
-    const selectId = `${id}-account`;
-    const select = el("select", { id: selectId, required: true });
-    const slot = el("div");
-    function fill() {
-      const mine = B.data.accounts.filter((a) => a.app === action.app);
-      select.replaceChildren(el("option", { value: "" }, mine.length ? "Choose an account" : "No account yet: connect one"), ...mine.map((a) => el("option", { value: a.name, selected: a.name === step.account }, a.name)));
-      if (step.account && !mine.some((a) => a.name === step.account)) {
-        select.append(el("option", { value: step.account, selected: true }, `${step.account} (not connected)`));
-      }
-    }
-    fill();
-    select.addEventListener("change", () => {
-      if (select.value) step.account = select.value;
-      else delete step.account;
-      B.markDirty();
-    });
-    const connect = el("button", { type: "button", "aria-expanded": "false" }, "Connect new account");
-    connect.addEventListener("click", () => {
-      if (slot.firstChild) {
-        slot.replaceChildren();
-        connect.setAttribute("aria-expanded", "false");
-        return;
-      }
-      connect.setAttribute("aria-expanded", "true");
-      slot.replaceChildren(
-        connectForm({
-          apps: B.data.apps,
-          app: action.app,
-          existing: B.data.accounts,
-          onSaved: (account) => {
-            B.data.accounts = B.data.accounts.filter((a) => a.name !== account.name).concat([account]);
-            step.account = account.name;
-            B.markDirty();
-            fill();
-            connect.setAttribute("aria-expanded", "false");
-            slot.replaceChildren(el("p", { class: "success", role: "status" }, `Connected ${account.name}; this step uses it.`));
-            select.focus();
-          },
-          onCancel: () => {
-            slot.replaceChildren();
-            connect.setAttribute("aria-expanded", "false");
-            connect.focus();
-          },
-        })
-      );
-      slot.querySelector("input").focus();
-    });
-    const appTitle = (B.data.apps.find((a) => a.key === action.app) || {}).title || action.app;
-    return [el("label", { for: selectId }, `${appTitle} account`, el("span", { class: "required", "aria-hidden": "true" }, " *")), el("div", { class: "field-row" }, select, connect), slot];
   }
 
   function codeFields(step, id) {
@@ -234,7 +108,7 @@ window.relayflow.builderParts.steps = function (B) {
     input.addEventListener("input", () => {
       const text = input.value;
       if (text.trim() === "" && !options.required) delete step[key];
-      else step[key] = options.json ? parseInput(text, ["any"]) ?? "" : text;
+      else step[key] = options.json ? B.parseInput(text, ["any"]).value ?? "" : text;
       B.markDirty();
     });
     return [el("label", { for: inputId }, label), input, help ? el("p", { class: "help", id: `${inputId}-help` }, help) : null];
@@ -358,5 +232,5 @@ window.relayflow.builderParts.steps = function (B) {
     }
   }
 
-  return { renderSteps, newStep, kindOf, inputField, accountPicker };
+  return { renderSteps, newStep, kindOf };
 };

@@ -10,7 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const actions = Object.fromEntries(data.actions.map((a) => [a.key, a]));
   const wf = data.definition && data.definition.trigger ? structuredClone(data.definition) : { trigger: { http: { path: "" } } };
   wf.steps = wf.steps || [];
-  let dirty = false; // edits since the last test or deploy (a test stores a draft version)
+  let dirty = false; // edits since the last test or deploy (a test stores a draft)
   let undeployed = false; // edits since the last deploy
   const $ = (id) => document.getElementById(id);
   const problems = $("problems");
@@ -55,23 +55,49 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!data.exists) parts.push("Not saved yet");
     else if (!data.current_version) parts.push("Draft (not deployed)");
     else parts.push(`Version ${data.current_version} deployed · ${data.active ? "active" : "paused"}`);
-    if (data.showing && data.showing !== data.current_version) parts.push(`editing version ${data.showing}`);
+    if (data.showing_version && data.showing_version !== data.current_version) parts.push(`editing version ${data.showing_version}`);
+    if (data.showing_draft && data.current_version) parts.push(`editing draft ${data.showing_draft}`);
     if (dirty) parts.push("unsaved changes");
     else if (undeployed && data.current_version) parts.push("tested changes not deployed yet");
     $("wf-status").textContent = parts.join(" · ");
     $("versions-button").hidden = !data.exists;
   }
 
-  function showProblems(list, heading) {
+  // Problems above the steps; `focus` false leaves the focus (and the view) where it is.
+  function showProblems(list, heading, focus = true) {
     problems.replaceChildren(el("strong", {}, heading || "Problems:"), el("ul", {}, list.map((p) => el("li", {}, p))));
     problems.hidden = false;
     problems.setAttribute("tabindex", "-1");
-    problems.focus();
+    if (focus) problems.focus();
   }
 
   function clearProblems() {
     problems.hidden = true;
     problems.replaceChildren();
+    for (const box of B.stepsList.querySelectorAll(".step-problems")) box.remove();
+  }
+
+  // A refused draft's problems: the list above the steps (without the "draft:3:" of a
+  // file the builder never showed), and each step's own under its card. The view goes to
+  // the step that was tested when it has problems, else to the list.
+  function showRefusal(error, heading, tested) {
+    const details = (error.detail && error.detail.details) || null;
+    if (!details) return showProblems(error.problems, heading);
+    showProblems(details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)), heading, false);
+    const byStep = new Map();
+    for (const d of details) {
+      const at = /^steps\[(\d+)\]/.exec(d.path || "");
+      if (!at) continue;
+      const index = Number(at[1]);
+      byStep.set(index, [...(byStep.get(index) || []), `${d.path.slice(at[0].length).replace(/^\./, "") || "step"}: ${d.message}`]);
+    }
+    for (const [index, list] of byStep) {
+      const card = B.stepsList.children[index]?.querySelector("section.step");
+      const box = el("div", { class: "error step-problems", tabindex: "-1" }, el("strong", {}, "To fix in this step:"), el("ul", {}, list.map((p) => el("li", {}, p))));
+      card?.querySelector(".step-body").prepend(box);
+    }
+    const testedBox = tested && B.stepsList.querySelector(`[data-step="${CSS.escape(tested)}"] .step-problems`);
+    (testedBox || problems).focus();
   }
 
   function currentName() {
@@ -116,7 +142,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       run = await api("POST", `workflows/${encodeURIComponent(forName)}/test`, { source, event: B.testEvent, until: until || null });
     } catch (error) {
-      showProblems(error.problems, "The workflow cannot be tested yet:");
+      showRefusal(error, "The workflow cannot be tested yet:", until);
       return;
     }
     becameSaved(forName);
@@ -128,7 +154,7 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch {
       /* nothing to keep */
     }
-    showRunResults(run, true);
+    showRunResults(run, true, until);
     B.renderExplorer();
   }
 
@@ -141,7 +167,9 @@ document.addEventListener("DOMContentLoaded", () => {
     return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, props[k] && props[k].secret && v ? "••••••" : v]));
   }
 
-  function showRunResults(run, announce) {
+  // Each step's result under its card. With `announce` (a test just ran), the view and the
+  // focus go to the step that failed, else to the one tested (`tested`, or the last).
+  function showRunResults(run, announce, tested) {
     const byName = Object.fromEntries(run.steps.map((s) => [s.step_name, s]));
     for (const box of B.stepsList.querySelectorAll("[data-result]")) {
       const result = byName[box.dataset.result];
@@ -163,12 +191,15 @@ document.addEventListener("DOMContentLoaded", () => {
       box.replaceChildren(...parts);
     }
     if (!announce) return;
-    if (run.status === "failed") {
-      const failed = run.steps.find((s) => s.status === "failed");
-      showProblems([run.error || "the run failed"], "Test failed:");
-      if (failed) document.querySelector(`[data-step="${CSS.escape(failed.step_name)}"]`)?.scrollIntoView({ block: "center" });
-    } else {
-      toast(`Test ${run.status}: ${run.steps.length} step${run.steps.length === 1 ? "" : "s"} ran`);
+    const failed = run.steps.find((s) => s.status === "failed");
+    const last = run.steps.length ? run.steps[run.steps.length - 1].step_name : null;
+    const shown = failed ? failed.step_name : tested || last;
+    const box = shown && B.stepsList.querySelector(`[data-result="${CSS.escape(shown)}"]`);
+    if (run.status === "failed") showProblems([run.error || "the run failed"], "Test failed:", !box);
+    else toast(`Test ${run.status}: ${run.steps.length} step${run.steps.length === 1 ? "" : "s"} ran`);
+    if (box) {
+      box.focus({ preventScroll: true });
+      box.scrollIntoView({ block: "center" });
     }
   }
 
@@ -181,14 +212,14 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       result = await api("POST", "workflows", { source });
     } catch (error) {
-      showProblems(error.problems, "Not deployed:");
+      showRefusal(error, "Not deployed:", null);
       return;
     }
     becameSaved(forName);
     dirty = false;
     undeployed = false;
     const info = await api("GET", `workflows/${encodeURIComponent(forName)}`);
-    Object.assign(data, { current_version: info.version, active: info.active, versions: info.versions, showing: info.version });
+    Object.assign(data, { current_version: info.version, active: info.active, versions: info.versions, drafts: info.drafts, showing_version: info.version, showing_draft: null });
     renderStatus();
     toast(result.changed ? `Deployed version ${result.version}` : `Nothing changed: version ${result.version} is deployed`);
   }
@@ -206,6 +237,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const info = await api("GET", `workflows/${encodeURIComponent(B.name)}`);
       data.versions = info.versions;
+      data.drafts = info.drafts;
       data.current_version = info.version;
     } catch (error) {
       toast(error.message);
@@ -240,12 +272,26 @@ document.addEventListener("DOMContentLoaded", () => {
         );
         buttons.append(diff, rollback);
       }
-      buttons.append(el("a", { class: "button small", href: `/workflows/${encodeURIComponent(B.name)}?version=${v.version}` }, "Open"));
+      buttons.append(el("a", { class: "button small", href: `/workflows/${encodeURIComponent(B.name)}?version=${v.version}` }, "Open", el("span", { class: "visually-hidden" }, ` v${v.version}`)));
       cells.push(el("td", {}, buttons));
       return el("tr", {}, cells);
     });
-    $("versions-body").replaceChildren(...rows);
+    $("versions-body").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "3" }, "Not deployed yet: Deploy makes version 1."))]));
     localTimes($("versions-body"));
+    const drafts = data.drafts || [];
+    $("drafts-section").hidden = !drafts.length;
+    $("drafts-body").replaceChildren(
+      ...drafts.map((d) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row" }, `draft ${d.draft}`),
+          el("td", {}, el("time", { datetime: new Date(d.created_at * 1000).toISOString(), "data-local": true }, new Date(d.created_at * 1000).toISOString())),
+          el("td", {}, el("a", { class: "button small", href: `/workflows/${encodeURIComponent(B.name)}?draft=${d.draft}` }, "Open", el("span", { class: "visually-hidden" }, ` draft ${d.draft}`)))
+        )
+      )
+    );
+    localTimes($("drafts-body"));
   }
 
   // Start -----------------------------------------------------------------------------
@@ -253,9 +299,9 @@ document.addEventListener("DOMContentLoaded", () => {
   Object.assign(B, { markDirty, renderStatus, saveTestEvent, runTest, showRunResults });
   for (const part of Object.values(window.relayflow.builderParts)) Object.assign(B, part(B));
 
-  if (data.newer_version) {
-    const open = el("a", { href: `/workflows/${encodeURIComponent(B.name)}?version=${data.newer_version}` }, `open version ${data.newer_version}`);
-    problems.before(el("p", { class: "notice" }, `A newer version (${data.newer_version}, tested but not deployed) exists: `, open, "."));
+  if (data.newer_draft) {
+    const open = el("a", { href: `/workflows/${encodeURIComponent(B.name)}?draft=${data.newer_draft}` }, `open draft ${data.newer_draft}`);
+    problems.before(el("p", { class: "notice" }, `A newer draft (tested, not deployed) exists: `, open, "."));
   }
   const savedRun = data.exists ? localStorage.getItem(storageKey("last-run")) : null;
   if (savedRun) {

@@ -67,12 +67,22 @@ window.relayflow = (function () {
   }
 
   let toastTimer = null;
-  function toast(message) {
+  // A short message at the corner; with `action` (and `onAction`), a button such as Undo
+  // that stays a little longer.
+  function toast(message, options = {}) {
     const box = document.getElementById("toast");
     if (!box) return;
-    box.textContent = message;
+    box.replaceChildren(message);
+    if (options.action) {
+      const button = el("button", { type: "button", class: "toast-action", "aria-label": options.label || null }, options.action);
+      button.addEventListener("click", () => {
+        box.replaceChildren();
+        options.onAction();
+      });
+      box.append(" ", button);
+    }
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => (box.textContent = ""), 5000);
+    toastTimer = setTimeout(() => box.replaceChildren(), options.action ? 12000 : 5000);
   }
 
   function localTimes(root) {

@@ -27,7 +27,7 @@ document.addEventListener("DOMContentLoaded", () => {
     problems.hidden = true;
     try {
       const source = await chosen.text();
-      const result = await api("POST", "workflows", { source });
+      const result = await api("POST", "workflows", { source, file: chosen.name });
       window.location.href = `/workflows/${encodeURIComponent(result.name)}`;
     } catch (error) {
       problems.textContent = `${chosen.name} was not imported:\n${error.problems.join("\n")}`;
