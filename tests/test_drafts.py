@@ -44,14 +44,14 @@ def test_four_tests_then_a_deploy_make_version_1_and_four_drafts(database_url: s
 
 
 def _old_database(url: str) -> Database:
-    """A database as relayflow 0005 left it (drafts stored as versions)."""
+    """A database as relayflow left it before drafts (0007: drafts stored as versions)."""
     db = Database(url)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     engine = create_engine(db.sqlalchemy_url())
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005")
+        command.upgrade(cfg, "0007")
     engine.dispose()
     return db
 
