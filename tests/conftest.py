@@ -226,11 +226,14 @@ class Relayflow:
             time.sleep(0.2)
         raise AssertionError(f"run {run_id} did not finish in {timeout:g}s:\n{self.output()}")
 
-    def wait_runs(self, count: int, status: str = "succeeded", timeout: float = 60) -> list[dict]:
+    def wait_runs(
+        self, count: int, status: str = "succeeded", timeout: float = 60, workflow: str = ""
+    ) -> list[dict]:
+        """At least `count` runs in `status` (of one workflow, when named)."""
         deadline = time.monotonic() + timeout
         found: list[dict] = []
         while time.monotonic() < deadline:
-            found = self.runs("--status", status)
+            found = self.runs(*([workflow] if workflow else []), "--status", status)
             if len(found) >= count:
                 return found
             time.sleep(0.2)
@@ -259,14 +262,16 @@ API_PAGE = 1000  # the most runs /api/v1/runs returns at once
 
 
 def _run_filters(args: tuple[str, ...]) -> dict[str, str]:
-    """`relayflow runs` arguments (WORKFLOW, --status S, --search T, --since P) as the
-    API's query parameters."""
+    """`relayflow runs` arguments (WORKFLOW, --status S, --search T, --since P, --kind K)
+    as the API's query parameters."""
     names = {"--status": "status", "--search": "q", "--since": "since"}
     found, rest = {}, list(args)
     while rest:
         arg = rest.pop(0)
         if arg in names:
             found[names[arg]] = rest.pop(0)
+        elif arg == "--kind":
+            found["test"] = {"live": "false", "test": "true"}[rest.pop(0)]
         elif arg.startswith("--"):
             raise ValueError(f"Relayflow.runs: {arg} has no API equivalent here")
         else:

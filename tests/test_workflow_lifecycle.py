@@ -77,7 +77,7 @@ def test_the_api_has_the_stats_and_schedule_preview_the_ui_shows(server: Relayfl
     with server.api() as api:
         api.post("/workflows", content=ECHO.format(name="counted", path="counted", value="x"))
         httpx.post(f"{server.url}/hooks/counted", json={})
-        server.wait_runs(1)
+        server.wait_runs(1, workflow="counted")
         stats = api.get("/workflows/counted/stats").json()
         assert stats["runs_24h"] == 1 and stats["errors_24h"] == 0
         assert stats["last_run"]["status"] == "succeeded"

@@ -162,7 +162,7 @@ def test_app_schema_lists_account_fields_without_values(store: AccountStore) -> 
     assert names == [
         "account_id", "passcode", "region", "endpoint", "token", "request_limit", "webhook_key"
     ]
-    assert json.dumps(schema).count('"secret": true') == 2  # passcode and token
+    assert json.dumps(schema).count('"secret": true') == 3  # passcode, token, webhook key
 
 
 def test_accounts_work_the_same_on_sqlite_and_postgresql(

@@ -29,7 +29,9 @@ def test_apps_list_their_account_fields(installation: Installation) -> None:
         "endpoint",
         "token",
         "request_limit",
+        "webhook_key",
     ]
+    assert fields["webhook_key"]["secret"] is True and fields["webhook_key"]["required"] is False
     assert fields["token"]["secret"] is True and fields["token"]["required"] is False
     assert fields["passcode"]["secret"] is True
     assert fields["region"]["choices"] == ["eu1", "in1", "sg1", "us1", "aps3", "mec1"]
