@@ -44,7 +44,9 @@ def link(config: Config, run_id: str, action: str) -> str:
 
 
 def verify(config: Config, run_id: str, action: str, sig: str) -> bool:
-    return action in ACTIONS and hmac.compare_digest(signature(config, run_id, action), sig)
+    expected = signature(config, run_id, action).encode()
+    # bytes: compare_digest refuses str with non-ASCII characters (a 500)
+    return action in ACTIONS and hmac.compare_digest(expected, sig.encode())
 
 
 class Links:

@@ -19,6 +19,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -33,6 +36,7 @@ from relayflow.triggers.webhooks import http_event, receive_from_source, verify_
 JSON_TYPES = ("application/json", "+json")
 log = logging.getLogger(__name__)
 ANSWER_POLL_SECONDS = 0.05
+MAX_FORM_PARTS = 1000  # fields, and files, in one multipart body
 
 
 class BadRequest(Exception):
@@ -101,7 +105,7 @@ async def _parse_body(request: Request, raw: bytes, max_depth: int) -> tuple[Any
         return _fields(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), {}
     if ctype == "multipart/form-data":
         request._body = raw  # noqa: SLF001 - let Starlette parse the body we already read
-        form = await request.form()
+        form = await _read_form(request)
         items = []
         for key, value in form.multi_items():
             if isinstance(value, str):
@@ -131,6 +135,25 @@ async def _parse_body(request: Request, raw: bytes, max_depth: int) -> tuple[Any
         if _depth_ok(parsed, max_depth):
             return parsed, {}
     return text, {}
+
+
+async def _read_form(request: Request) -> FormData:
+    try:
+        return await request.form(max_files=MAX_FORM_PARTS, max_fields=MAX_FORM_PARTS)
+    except (MultiPartException, HTTPException) as exc:
+        message = getattr(exc, "message", None) or getattr(exc, "detail", str(exc))
+        if "boundary" in message:
+            raise BadRequest(
+                400, "the multipart body has no boundary: send Content-Type:"
+                " multipart/form-data; boundary=<the separator your parts use>"
+            ) from None
+        for kind in ("fields", "files"):
+            if f"Too many {kind}" in message:
+                raise BadRequest(
+                    413, f"the multipart body has more than {MAX_FORM_PARTS} {kind};"
+                    " send fewer, or JSON"
+                ) from None
+        raise BadRequest(400, f"the multipart body cannot be read: {message}") from None
 
 
 def _fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -192,8 +215,9 @@ def make_hook_endpoint(runtime: Runtime):
         assert trigger is not None
         if trigger.auth == "token":
             expected = _expected_token(trigger)
-            given = request.headers.get("authorization", "")
-            if not expected or not hmac.compare_digest(given, f"Bearer {expected}"):
+            # bytes: compare_digest refuses str with non-ASCII characters (a 500)
+            given = request.headers.get("authorization", "").encode("latin-1")
+            if not expected or not hmac.compare_digest(given, f"Bearer {expected}".encode()):
                 return _refuse(401, "this endpoint needs Authorization: Bearer <token>")
         try:
             raw = await _read_body(request, config.body_limit)
