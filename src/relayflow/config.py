@@ -37,6 +37,14 @@ class Config:
     bwrap: str | None = None  # the bubblewrap program; None: `bwrap` on PATH
     code_max_processes: int = 256  # per code-step process, threads included
 
+    # what one HTTP client may make the server hold (server/protocol.py)
+    max_url_bytes: int = 8 * 1024
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    max_connections: int = 1000
+
     files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
 
     @property
@@ -64,6 +72,12 @@ class Config:
             unsafe_code_steps=_flag("RELAYFLOW_UNSAFE_CODE_STEPS"),
             bwrap=os.environ.get("RELAYFLOW_BWRAP") or None,
             code_max_processes=int(os.environ.get("RELAYFLOW_CODE_MAX_PROCESSES", 256)),
+            max_url_bytes=int(os.environ.get("RELAYFLOW_MAX_URL_BYTES", 8 * 1024)),
+            max_header_bytes=int(os.environ.get("RELAYFLOW_MAX_HEADER_BYTES", 64 * 1024)),
+            max_headers=int(os.environ.get("RELAYFLOW_MAX_HEADERS", 100)),
+            header_timeout=float(os.environ.get("RELAYFLOW_HEADER_TIMEOUT", 10)),
+            body_timeout=float(os.environ.get("RELAYFLOW_BODY_TIMEOUT", 10)),
+            max_connections=int(os.environ.get("RELAYFLOW_MAX_CONNECTIONS", 1000)),
             files_roots=tuple(
                 Path(p).expanduser().resolve()
                 for p in os.environ.get("RELAYFLOW_FILES_ROOTS", "").split(os.pathsep)

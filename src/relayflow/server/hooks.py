@@ -22,7 +22,7 @@ import orjson
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from relayflow import metrics
@@ -59,18 +59,30 @@ def _expected_token(trigger: HttpTrigger) -> str | None:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) when it and the headers, both stored in the event, are
+    more than `limit` bytes together."""
+    headers = sum(len(name) + len(value) for name, value in request.headers.raw)
+    allowed = limit - headers
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(413, f"the body is {declared} bytes; this endpoint accepts {limit}")
+    if declared and declared.isdigit() and int(declared) > allowed:
+        raise BadRequest(413, _too_large(f"{declared} bytes", headers, limit))
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(
-                413, f"the body is larger than the {limit} bytes this endpoint accepts"
-            )
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > allowed:
+                raise BadRequest(413, _too_large(f"more than {allowed} bytes", headers, limit))
+            chunks.append(chunk)
+    except ClientDisconnect:  # or a read timeout (server/protocol.py answered 408)
+        raise BadRequest(400, "the connection closed before the body was complete") from None
     return b"".join(chunks)
+
+
+def _too_large(body: str, headers: int, limit: int) -> str:
+    return (
+        f"the body is {body} and the headers {headers} bytes; this endpoint accepts"
+        f" {limit} bytes of body and headers together"
+    )
 
 
 def _depth_ok(value: Any, limit: int) -> bool:
