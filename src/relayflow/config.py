@@ -37,6 +37,7 @@ class Config:
     bwrap: str | None = None  # the bubblewrap program; None: `bwrap` on PATH
     code_max_processes: int = 256  # per code-step process, threads included
 
+    link_grace: float = 86400.0  # seconds a delay's resume/cancel link outlives the delay
     # what one HTTP client may make the server hold (server/protocol.py)
     max_url_bytes: int = 8 * 1024
     max_header_bytes: int = 64 * 1024
@@ -72,6 +73,7 @@ class Config:
             unsafe_code_steps=_flag("RELAYFLOW_UNSAFE_CODE_STEPS"),
             bwrap=os.environ.get("RELAYFLOW_BWRAP") or None,
             code_max_processes=int(os.environ.get("RELAYFLOW_CODE_MAX_PROCESSES", 256)),
+            link_grace=float(os.environ.get("RELAYFLOW_LINK_GRACE", 86400)),
             max_url_bytes=int(os.environ.get("RELAYFLOW_MAX_URL_BYTES", 8 * 1024)),
             max_header_bytes=int(os.environ.get("RELAYFLOW_MAX_HEADER_BYTES", 64 * 1024)),
             max_headers=int(os.environ.get("RELAYFLOW_MAX_HEADERS", 100)),

@@ -24,7 +24,9 @@ def test_non_ascii_authorization_on_a_token_hook_is_401(server: Relayflow):
 
 
 def test_non_ascii_sig_on_a_run_link_is_403(server: Relayflow):
-    answer = httpx.get(f"{server.url}/hooks/_runs/r-1/resume?sig=%C3%A9%C3%A9")
+    answer = httpx.get(
+        f"{server.url}/hooks/_runs/r-1/resume?step=wait&exp=9999999999&sig=%C3%A9%C3%A9"
+    )
     assert answer.status_code == 403
     assert "signature" in answer.json()["error"]
 

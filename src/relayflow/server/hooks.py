@@ -15,6 +15,7 @@ import contextlib
 import hmac
 import logging
 import os
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -156,14 +157,16 @@ async def _read_form(request: Request) -> FormData:
         message = getattr(exc, "message", None) or getattr(exc, "detail", str(exc))
         if "boundary" in message:
             raise BadRequest(
-                400, "the multipart body has no boundary: send Content-Type:"
-                " multipart/form-data; boundary=<the separator your parts use>"
+                400,
+                "the multipart body has no boundary: send Content-Type:"
+                " multipart/form-data; boundary=<the separator your parts use>",
             ) from None
         for kind in ("fields", "files"):
             if f"Too many {kind}" in message:
                 raise BadRequest(
-                    413, f"the multipart body has more than {MAX_FORM_PARTS} {kind};"
-                    " send fewer, or JSON"
+                    413,
+                    f"the multipart body has more than {MAX_FORM_PARTS} {kind};"
+                    " send fewer, or JSON",
                 ) from None
         raise BadRequest(400, f"the multipart body cannot be read: {message}") from None
 
@@ -314,12 +317,25 @@ def make_hook_endpoint(runtime: Runtime):
         if len(parts) != 3 or parts[2] not in links.ACTIONS:
             return _refuse(404, f"no such link: /hooks/{path}")
         run_id, action = parts[1], parts[2]
-        if not links.verify(config, run_id, action, request.query_params.get("sig", "")):
-            return _refuse(403, "this link's signature is not valid for that run")
-        changed = await runtime.control(run_id, action)
-        if not changed:
-            return _refuse(409, f"run {run_id} is not waiting, so it cannot be {action}d")
-        return JSONResponse({"ok": True, "run_id": run_id, "action": action})
+        query = request.query_params
+        expires = query.get("exp", "")
+        step = query.get("step", "")
+        if not step or not expires.isdigit():
+            return _refuse(
+                403,
+                "this link has no step or expiry (step=, exp=); use the"
+                " resume_url or cancel_url the delay gave",
+            )
+        signed = links.SignedLink(run_id, step, action, int(expires))
+        if not links.verify(config, signed, query.get("sig", "")):
+            return _refuse(403, "this link's signature is not valid for that run and step")
+        if signed.expires < time.time():
+            return _refuse(410, f"this link expired at {signed.expires} (unix time)")
+        if not await runtime.control_link(run_id, step, action):
+            return _refuse(
+                409, f"run {run_id} is not sleeping at step {step}, so it cannot be {action}d"
+            )
+        return JSONResponse({"ok": True, "run_id": run_id, "step": step, "action": action})
 
     return hook
 
