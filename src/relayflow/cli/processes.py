@@ -62,6 +62,9 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         loop="uvloop",
         http=guarded_protocol(runtime.config),
         limit_concurrency=runtime.config.max_connections,
+        # X-Forwarded-For/-Proto are believed only from these (uvicorn's default: 127.0.0.1)
+        proxy_headers=bool(runtime.config.trusted_proxies),
+        forwarded_allow_ips=[str(net) for net in runtime.config.trusted_proxies] or None,
         timeout_graceful_shutdown=3,
     )
     _Server(config, runtime).run()

@@ -182,15 +182,20 @@ def _fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def client_ip(request: Request) -> str | None:
+    """The peer's address; behind RELAYFLOW_TRUSTED_PROXIES, uvicorn has already put the
+    client's from X-Forwarded-For there (anyone else's X-Forwarded-For is just a header)."""
+    return request.client.host if request.client else None
+
+
 def _delivery(request: Request, path: str, raw: bytes) -> Delivery:
-    client = request.client
     return Delivery(
         method=request.method,
         path="/" + path,
         headers={k.lower(): v for k, v in request.headers.items()},
         query=_fields(parse_qsl(request.url.query, keep_blank_values=True)),
         body=raw,
-        client_ip=request.headers.get("x-forwarded-for", client.host if client else None),
+        client_ip=client_ip(request),
         url=str(request.url),
     )
 
@@ -244,7 +249,6 @@ def make_hook_endpoint(runtime: Runtime):
         except Refused as exc:
             await runtime.log_refusal(workflow.id, exc.reason)
             return _refuse(exc.status, exc.reason)
-        client = request.client
         event = {
             "method": request.method,
             "path": "/" + path,
@@ -253,7 +257,7 @@ def make_hook_endpoint(runtime: Runtime):
             "body": body,
             **extra,
             **(_raw_body(raw) if trigger.raw_body else {}),
-            "client_ip": request.headers.get("x-forwarded-for", client.host if client else None),
+            "client_ip": client_ip(request),
             "url": str(request.url),
         }
         key = None
