@@ -71,6 +71,9 @@ class Config:
 
     # proxies whose X-Forwarded-For is believed (webhooks' client_ip); none by default
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    signin_attempts: int = 5  # wrong passwords per user name in signin_window seconds
+    signin_address_attempts: int = 20  # and per address
+    signin_window: float = 900.0
     link_grace: float = 86400.0  # seconds a delay's resume/cancel link outlives the delay
     # what one HTTP client may make the server hold (server/protocol.py)
     max_url_bytes: int = 8 * 1024
@@ -108,6 +111,9 @@ class Config:
             bwrap=os.environ.get("RELAYFLOW_BWRAP") or None,
             code_max_processes=_number("RELAYFLOW_CODE_MAX_PROCESSES", 256, int),
             trusted_proxies=_networks("RELAYFLOW_TRUSTED_PROXIES"),
+            signin_attempts=_number("RELAYFLOW_SIGNIN_ATTEMPTS", 5, int),
+            signin_address_attempts=_number("RELAYFLOW_SIGNIN_ADDRESS_ATTEMPTS", 20, int),
+            signin_window=_number("RELAYFLOW_SIGNIN_WINDOW", 900, float),
             link_grace=_number("RELAYFLOW_LINK_GRACE", 86400, float),
             max_url_bytes=_number("RELAYFLOW_MAX_URL_BYTES", 8 * 1024, int),
             max_header_bytes=_number("RELAYFLOW_MAX_HEADER_BYTES", 64 * 1024, int),
