@@ -119,6 +119,20 @@ def test_a_client_that_stops_sending_headers_gets_408(server: Relayflow):
         assert status == 408 and f"did not arrive within {TIMEOUT}s" in body
 
 
+def test_a_kept_alive_connection_that_stops_sending_its_next_headers_gets_408(
+    server: Relayflow,
+):
+    sock = connect(server)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = b""
+    while b"\r\n\r\n" not in first or not first.endswith(b"}"):
+        first += sock.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200")
+    sock.sendall(b"POST /hooks/open HTTP/1.1\r\nHost: x\r\n")
+    status, body = answer(sock)
+    assert status == 408 and "headers did not arrive" in body
+
+
 def test_a_client_that_stops_sending_the_body_gets_408_and_stores_nothing(server: Relayflow):
     before = events(server)
     sock = connect(server)

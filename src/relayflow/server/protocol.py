@@ -47,6 +47,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._pending_bytes = 0  # received while the head is incomplete (an upper bound)
         self._header_count = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._first_request = True  # its head timer runs from the connection's opening
 
     # the connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -75,7 +76,10 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         except httptools.HttpParserUpgrade:
             self._disarm()
-            self._unsupported_upgrade_warning()
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
             return
         if self._in_head and self.parser is not None:
             self._pending_bytes += len(data)
@@ -87,7 +91,9 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._in_head = True
         self._url_bytes = self._head_bytes = self._pending_bytes = self._header_count = 0
-        self._arm(self.limits.header_timeout, self._head_timed_out)
+        if not self._first_request:
+            self._arm(self.limits.header_timeout, self._head_timed_out)
+        self._first_request = False
 
     def on_url(self, url: bytes) -> None:
         self._url_bytes += len(url)
