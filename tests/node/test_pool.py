@@ -1,0 +1,194 @@
+"""Node.js code steps in their process pool: Pipedream's component shape, `$`, `this`,
+errors with the user's stack lines, limits, data stores and what a step leaves behind."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+
+from process_table import wait_until_gone
+
+from .conftest import NodePool
+
+
+def component(body: str, extra: str = "") -> str:
+    """A Pipedream component whose run() is `body`."""
+    run = textwrap.indent(textwrap.dedent(body).strip(), " " * 4)
+    return f"{textwrap.dedent(extra).strip()}\nexport default defineComponent({{\n  async run({{ steps, $ }}) {{\n{run}\n  }},\n}});\n"  # noqa: E501
+
+
+def test_return_exports_logs_and_inputs_come_back(node_pool: NodePool) -> None:
+    result = node_pool.run(
+        component(
+            """
+            console.log("hello from", steps.trigger.event.name);
+            console.error("a warning");
+            $.export("domain", "example.com");
+            return { score: this.bonus + 40, tags: ["a"], when: new Date(0), none: null };
+            """
+        ),
+        steps={"trigger": {"event": {"name": "Ada"}, "context": {}}},
+        inputs={"bonus": 2},
+    )
+    assert result.error is None, result.error
+    assert result.return_value == {
+        "score": 42,
+        "tags": ["a"],
+        "when": "1970-01-01T00:00:00.000Z",
+        "none": None,
+    }
+    assert result.exports == {"domain": "example.com"}
+    assert result.logs == ["hello from Ada", "a warning"]
+
+
+def test_an_account_and_methods_are_on_this_as_in_pipedream(node_pool: NodePool) -> None:
+    source = """
+    export default defineComponent({
+      props: { clevertap: { type: "app", app: "clevertap" } },
+      methods: { region() { return this.clevertap.$auth.region.toUpperCase(); } },
+      async run({ steps, $ }) {
+        return { id: this.clevertap.$auth.account_id, region: this.region() };
+      },
+    });
+    """
+    result = node_pool.run(
+        textwrap.dedent(source),
+        inputs={"clevertap": {"$auth": {"account_id": "ACC-1", "region": "eu1"}}},
+    )
+    assert result.error is None, result.error
+    assert result.return_value == {"id": "ACC-1", "region": "EU1"}
+
+
+def test_flow_exit_delay_rerun_and_respond(node_pool: NodePool) -> None:
+    context = {"resume_url": "https://r", "cancel_url": "https://c"}
+    exited = node_pool.run(component('return $.flow.exit("test account");'))
+    assert exited.error is None and exited.exit_reason == "test account"
+    delayed = node_pool.run(component("return $.flow.delay(1500);"), context=context)
+    assert delayed.delay_ms == 1500
+    assert delayed.return_value == {"resume_url": "https://r", "cancel_url": "https://c"}
+    rerun = node_pool.run(component("return $.flow.rerun(2000, { n: 1 }, 3);"))
+    assert rerun.rerun == {"delay_ms": 2000, "max_retries": 3, "context": {"n": 1}}
+    responded = node_pool.run(
+        component(
+            """
+            await $.respond({ status: 201, headers: { "x-id": "7" }, body: { ok: true } });
+            return "answered";
+            """
+        )
+    )
+    assert responded.error is None, responded.error
+    assert responded.response == {"status": 201, "headers": {"x-id": "7"}, "body": {"ok": True}}
+    bad = node_pool.run(component("await $.respond({ status: 42 });"))
+    assert bad.error["name"] == "RangeError" and "HTTP status code" in bad.error["message"]
+
+
+def test_an_error_shows_the_users_stack_lines_only(node_pool: NodePool) -> None:
+    result = node_pool.run(
+        component(
+            "return helper(steps.trigger.event);",
+            extra="function helper(event) {\n  return event.customer.id;\n}",
+        ),
+        filename="signup/score.mjs",
+    )
+    assert result.error["name"] == "TypeError"
+    assert "reading 'id'" in result.error["message"]
+    trace = result.error["traceback"].splitlines()
+    assert trace[0].startswith("TypeError: ")
+    assert trace[1].strip() == "at helper (signup/score.mjs:2:25)"
+    assert trace[2].strip() == "at Object.run (signup/score.mjs:6:12)"
+    assert "runner.mjs" not in result.error["traceback"]
+    assert "/tmp/" not in result.error["traceback"]
+
+
+def test_a_syntax_error_and_a_missing_component_say_what_to_fix(node_pool: NodePool) -> None:
+    broken = node_pool.run("export default defineComponent({\n  async run() { return 1 + }\n})\n")
+    assert broken.error["name"] == "SyntaxError"
+    assert "(wf/step.mjs, line 2)" in broken.error["message"]
+    empty = node_pool.run("export const x = 1;\n")
+    assert empty.error["name"] == "CodeStepError"
+    assert "export default defineComponent" in empty.error["message"]
+
+
+def test_a_value_that_is_not_json_is_refused(node_pool: NodePool) -> None:
+    result = node_pool.run(component("return { big: 10n };"))
+    assert result.error["name"] == "TypeError"
+    assert "the return value.big is a BigInt" in result.error["message"]
+    export = node_pool.run(component('$.export("m", new Map()); return 1;'))
+    assert "Object.fromEntries" in export.error["message"]
+
+
+def test_an_uncaught_error_of_a_timer_fails_its_step(node_pool: NodePool) -> None:
+    result = node_pool.run(
+        component(
+            """
+            setTimeout(() => { throw new Error("late"); }, 5);
+            await new Promise((resolve) => setTimeout(resolve, 10_000));
+            """
+        )
+    )
+    assert result.error["name"] == "Error" and result.error["message"] == "late"
+    assert node_pool.run(component("return 2;")).return_value == 2
+
+
+def test_a_step_is_killed_at_its_time_limit_and_the_pool_goes_on(node_pool: NodePool) -> None:
+    started = time.monotonic()
+    result = node_pool.run(component("while (true) {}"), timeout=1.0)
+    assert result.error["name"] == "TimeoutError"
+    assert "killed after 1s" in result.error["message"]
+    assert time.monotonic() - started < 10
+    assert node_pool.run(component("return 3;")).return_value == 3
+
+
+def test_running_out_of_memory_crashes_only_that_step(node_pool: NodePool) -> None:
+    result = node_pool.run(
+        component("const kept = []; for (;;) kept.push(new Array(1e6).fill(1.5));"),
+        timeout=30.0,
+    )
+    assert result.error["name"] == "CrashError"
+    assert "out of memory (limit 256 MB)" in result.error["message"]
+    assert node_pool.run(component("return 4;")).return_value == 4
+
+
+def test_data_stores_are_this_props_with_async_methods(node_pool: NodePool) -> None:
+    source = component(
+        """
+        await this.data.set("plan", { name: "pro" });
+        const visits = await this.data.incr("visits");
+        const again = await this.data.incr("visits", 2);
+        const missing = await this.data.get("nope", "fallback");
+        const added = await this.data.setIfAbsent("plan", "other");
+        const [plan, keys] = await Promise.all([this.data.get("plan"), this.data.keys()]);
+        let refused = null;
+        try { await this.data.incr("plan"); } catch (e) { refused = e.name; }
+        return { visits, again, missing, added, plan, keys: keys.sort(), refused };
+        """
+    )
+    result = node_pool.run(source, inputs={"data": {"$data_store": f"node-{time.time_ns()}"}})
+    assert result.error is None, result.error
+    assert result.return_value == {
+        "visits": 1,
+        "again": 3,
+        "missing": "fallback",
+        "added": False,
+        "plan": {"name": "pro"},
+        "keys": ["plan", "visits"],
+        "refused": "DataStoreError",
+    }
+
+
+def test_env_is_clean_and_a_started_process_ends_with_the_step(node_pool: NodePool) -> None:
+    mark = f"{time.time_ns() % 10**6 + 10**6}.25"
+    result = node_pool.run(
+        component(
+            f"""
+            const {{ spawn }} = await import("node:child_process");
+            spawn("sleep", ["{mark}"], {{ detached: true, stdio: "ignore" }}).unref();
+            return Object.keys(process.env).sort();
+            """
+        ),
+        env={"CUSTOM": "exposed"},
+    )
+    assert result.error is None, result.error
+    assert "CUSTOM" in result.return_value
+    assert not [n for n in result.return_value if n.startswith("RELAYFLOW")]
+    assert wait_until_gone(f"sleep\0{mark}") == []
