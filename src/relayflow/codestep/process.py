@@ -65,6 +65,7 @@ PASSED_ENV = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
 )
 
 
