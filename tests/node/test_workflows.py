@@ -5,8 +5,6 @@ unchanged, checked at deploy, run in the sandbox (which hides relayflow's home),
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Relayflow
+from conftest import Relayflow, platform_with_secrets
 
 
 def workflow(name: str, steps: str, extra: str = "", trigger: str = "") -> str:
@@ -124,28 +122,15 @@ LODASH = workflow(
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Relayflow]:
-    root = Path(tempfile.mkdtemp(prefix="relayflow-node-", dir="/var/tmp"))
-    home = root / "home"
-    home.mkdir(mode=0o700)
-    rf = Relayflow(home, f"sqlite:///{home / 'relayflow.db'}")
-    flows = root / "flows"
-    (flows / "steps").mkdir(parents=True)
-    (flows / "steps" / "double.mjs").write_text(
+    double = (
         "export default defineComponent({\n"
         "  async run({ steps }) { return steps.trigger.event.body.n * 2; },\n});\n"
     )
-    filed = "- {name: double, code_file: steps/double.mjs}\n"
-    texts = {"score": SCORE, "quote": QUOTE, "boom": BOOM, "steal": STEAL, "lodash": LODASH}
-    texts["filed"] = workflow("node-filed", filed)
-    for name, text in texts.items():
-        (flows / f"{name}.yaml").write_text(text)
-    rf.cli("deploy", str(flows))
-    # A connected account, so that secret.key exists to be stolen.
-    rf.cli("accounts", "add", "clevertap", "ct", "--account-id", "A", "--passcode", "secret-pass")
-    rf.start()
-    yield rf
-    rf.stop_all()
-    shutil.rmtree(root, ignore_errors=True)
+    filed = workflow("node-filed", "- {name: double, code_file: steps/double.mjs}\n")
+    files = {"steps/double.mjs": double, "filed.yaml": filed, "score.yaml": SCORE}
+    files |= {"quote.yaml": QUOTE, "boom.yaml": BOOM, "steal.yaml": STEAL, "lodash.yaml": LODASH}
+    with platform_with_secrets("relayflow-node-", lambda home: files) as rf:
+        yield rf
 
 
 def send(rf: Relayflow, path: str, body: dict) -> str:
