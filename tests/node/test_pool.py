@@ -192,3 +192,21 @@ def test_env_is_clean_and_a_started_process_ends_with_the_step(node_pool: NodePo
     assert "CUSTOM" in result.return_value
     assert not [n for n in result.return_value if n.startswith("RELAYFLOW")]
     assert wait_until_gone(f"sleep\0{mark}") == []
+
+
+def test_a_default_function_and_require_work_and_a_missing_package_says_where_to_list_it(
+    node_pool: NodePool,
+) -> None:
+    plain = node_pool.run(
+        "export default async function ({ steps }) {\n"
+        '  const path = require("node:path");\n'
+        '  return path.join("a", steps.trigger.event.name);\n'
+        "}\n",
+        steps={"trigger": {"event": {"name": "b"}, "context": {}}},
+    )
+    assert plain.error is None, plain.error
+    assert plain.return_value == "a/b"
+    missing = node_pool.run('import _ from "lodash";\nexport default () => _.chunk([1], 1);\n')
+    assert missing.error["name"] == "Error"
+    assert "Cannot find package 'lodash'" in missing.error["message"]
+    assert "the workflow's `packages:`" in missing.error["message"]

@@ -290,7 +290,7 @@ function place(source, filename) {
   }
   const hash = crypto.createHash("sha256").update(filename).update("\0").update(source).digest("hex");
   const folder = path.join(STEPS_ROOT, hash.slice(0, 20));
-  const file = path.join(folder, path.basename(filename).replace(/\.(js|cjs)$/, ".mjs"));
+  const file = path.join(folder, `${path.basename(filename).replace(/\.(mjs|js|cjs)$/, "")}.mjs`);
   if (!fs.existsSync(file)) {
     fs.mkdirSync(folder, { recursive: true });
     fs.writeFileSync(file, source);
