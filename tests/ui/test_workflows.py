@@ -3,6 +3,7 @@ diff and roll back, schedule triggers with their next times, and code steps."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,22 @@ def test_a_code_step_is_edited_with_highlighting_and_deployed_as_written(
         source = api.get("/workflows/with-code").json()["source"]
     # Enter kept the indentation Python needs; the YAML keeps the code as a block.
     assert 'code: |-\n      def handler(pd):\n          return {"n": 1}  # one\n' in source
+
+
+def test_a_nodejs_code_step_is_added_from_the_library_and_runs(
+    page: Any, installation: Relayflow
+) -> None:
+    page.goto("/workflows/new")
+    page.get_by_label("Workflow name").fill("with-node")
+    page.get_by_role("button", name="+ Add a step").click()
+    page.get_by_role("combobox", name="Search actions").fill("node")
+    page.get_by_role("option", name=re.compile("Node.js code")).click()
+    expect(page.get_by_label("Code (Node.js)")).to_have_value(re.compile("defineComponent"))
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#wf-status")).to_contain_text("Version 1 deployed")
+    with installation.api() as api:
+        source = api.get("/workflows/with-node").json()["source"]
+    assert "runtime: nodejs" in source and "export default defineComponent({" in source
+    event = '{"body": {"email": "a@b.io"}}'
+    tested = installation.cli("test", "with-node", "--json", "--event", "-", input=event)
+    assert json.loads(tested.stdout)["steps"][0]["return_value"] == {"email": "a@b.io"}
