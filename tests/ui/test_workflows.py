@@ -126,14 +126,19 @@ def test_a_schedule_shows_its_next_five_times_in_its_timezone(page: Any) -> None
     expect(page.get_by_text("is not a cron expression")).to_be_visible()
 
 
+def new_workflow_with(page: Any, name: str, search: str, option: str) -> None:
+    """A new workflow `name` in the builder, with the library's `option` as its first step."""
+    page.goto("/workflows/new")
+    page.get_by_label("Workflow name").fill(name)
+    page.get_by_role("button", name="+ Add a step").click()
+    page.get_by_role("combobox", name="Search actions").fill(search)
+    page.get_by_role("option", name=re.compile(option)).click()
+
+
 def test_a_code_step_is_edited_with_highlighting_and_deployed_as_written(
     page: Any, installation: Relayflow
 ) -> None:
-    page.goto("/workflows/new")
-    page.get_by_label("Workflow name").fill("with-code")
-    page.get_by_role("button", name="+ Add a step").click()
-    page.get_by_role("combobox", name="Search actions").fill("python")
-    page.get_by_role("option", name=re.compile("Python code")).click()
+    new_workflow_with(page, "with-code", "python", "Python code")
     editor = page.get_by_label("Code (Python)")
     editor.fill("")
     editor.press_sequentially('def handler(pd):\nreturn {"n": 1}  # one')
@@ -151,11 +156,7 @@ def test_a_code_step_is_edited_with_highlighting_and_deployed_as_written(
 def test_a_nodejs_code_step_is_added_from_the_library_and_runs(
     page: Any, installation: Relayflow
 ) -> None:
-    page.goto("/workflows/new")
-    page.get_by_label("Workflow name").fill("with-node")
-    page.get_by_role("button", name="+ Add a step").click()
-    page.get_by_role("combobox", name="Search actions").fill("node")
-    page.get_by_role("option", name=re.compile("Node.js code")).click()
+    new_workflow_with(page, "with-node", "node", "Node.js code")
     expect(page.get_by_label("Code (Node.js)")).to_have_value(re.compile("defineComponent"))
     page.get_by_role("button", name="Deploy").click()
     expect(page.locator("#wf-status")).to_contain_text("Version 1 deployed")
