@@ -3,10 +3,15 @@ errors with the user's stack lines, limits, data stores and what a step leaves b
 
 from __future__ import annotations
 
+import os
 import textwrap
 import time
+from pathlib import Path
 
+from codestep.conftest import LoopThread
 from process_table import wait_until_gone
+from relayflow.codestep import NODE, CodePool, Isolation
+from relayflow.datastores import DataStores
 
 from .conftest import NodePool
 
@@ -210,3 +215,32 @@ def test_a_default_function_and_require_work_and_a_missing_package_says_where_to
     assert missing.error["name"] == "Error"
     assert "Cannot find package 'lodash'" in missing.error["message"]
     assert "the workflow's `packages:`" in missing.error["message"]
+
+
+def test_without_a_sandbox_a_step_runs_in_a_folder_of_its_own_and_is_still_timed(
+    loop: LoopThread, stores: DataStores
+) -> None:
+    """The operator's opt-in (RELAYFLOW_UNSAFE_CODE_STEPS=1) where no sandbox can be had."""
+
+    async def make() -> CodePool:
+        started = CodePool(
+            size=0,
+            data_stores=stores.handle,
+            runtime=NODE,
+            isolation=Isolation(None, "no bubblewrap in this test"),
+            allow_unisolated=True,
+        )
+        await started.start()
+        return started
+
+    pool = NodePool(loop, loop.run(make()))
+    try:
+        seen = pool.run(component("return { home: process.env.HOME, cwd: process.cwd() };"))
+        assert seen.error is None, seen.error
+        assert seen.return_value["home"] == seen.return_value["cwd"]
+        assert Path(seen.return_value["home"]).name.startswith(f"relayflow-code-{os.getpid()}-")
+        hung = pool.run(component("while (true) {}"), timeout=1.0)
+        assert hung.error["name"] == "TimeoutError"
+        assert pool.run(component("return 5;")).return_value == 5
+    finally:
+        loop.run(pool.pool.close())
