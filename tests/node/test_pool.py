@@ -244,3 +244,27 @@ def test_without_a_sandbox_a_step_runs_in_a_folder_of_its_own_and_is_still_timed
         assert pool.run(component("return 5;")).return_value == 5
     finally:
         loop.run(pool.pool.close())
+
+
+def test_the_process_has_the_memory_and_process_limits(node_pool: NodePool) -> None:
+    result = node_pool.run(
+        component(
+            """
+            const fs = await import("node:fs");
+            const v8 = await import("node:v8");
+            const limits = fs.readFileSync("/proc/self/limits", "utf8").split("\\n");
+            const soft = (name) =>
+              limits.find((l) => l.startsWith(name)).slice(26).trim().split(/\\s+/)[0];
+            return {
+              processes: soft("Max processes"),
+              address_space: soft("Max address space"),
+              heap_mb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20),
+            };
+            """
+        )
+    )
+    assert result.error is None, result.error
+    assert result.return_value["processes"] == "256"
+    assert result.return_value["address_space"] == str((256 + 1024) * 2**20)
+    # The old space is the step's memory limit; V8 adds its young generation to the figure.
+    assert 256 <= result.return_value["heap_mb"] <= 256 + 64
