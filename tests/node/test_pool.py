@@ -268,3 +268,16 @@ def test_the_process_has_the_memory_and_process_limits(node_pool: NodePool) -> N
     assert result.return_value["address_space"] == str((256 + 1024) * 2**20)
     # The old space is the step's memory limit; V8 adds its young generation to the figure.
     assert 256 <= result.return_value["heap_mb"] <= 256 + 64
+
+
+def test_a_store_operation_left_running_does_not_swallow_the_next_step(
+    node_pool: NodePool,
+) -> None:
+    store = {"data": {"$data_store": f"node-floating-{time.time_ns()}"}}
+    late = 'setTimeout(() => this.data.set("late", 1), 0); return "done";'
+    floating = node_pool.run(component(late), inputs=store)
+    assert floating.return_value == "done"
+    after = node_pool.run(component('return await this.data.get("late", "none");'), inputs=store)
+    assert after.error is None, after.error
+    # The late write is answered during this call, before or after its read.
+    assert after.return_value in (1, "none")

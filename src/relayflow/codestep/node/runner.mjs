@@ -71,8 +71,10 @@ function received(chunk) {
     if (buffered.length < 4 + size) return;
     const message = JSON.parse(buffered.subarray(4, 4 + size).toString("utf8"));
     buffered = buffered.subarray(4 + size);
-    if (waiting.length) waiting.shift()(message);
-    else if (message.t === "call") queueCall(message);
+    // A data-store operation a step left running past its end is answered during the
+    // next call: a call is never taken for an answer.
+    if (message.t === "call") queueCall(message);
+    else if (waiting.length) waiting.shift()(message);
   }
 }
 
