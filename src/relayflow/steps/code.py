@@ -56,9 +56,9 @@ class CodeStep(StepModel):
             raise ValueError("give the code once: `code:` or `code_file:`, not both")
         if self.code_file is not None:
             javascript = self.code_file.endswith(NODE_FILES)
-            if self.runtime is None:
-                self.runtime = "nodejs" if javascript else "python"
-            elif javascript != (self.runtime == "nodejs"):
+            if self.runtime is None and javascript:
+                self.runtime = "nodejs"  # kept when the file's text replaces code_file
+            elif self.runtime is not None and javascript != (self.runtime == "nodejs"):
                 raise ValueError(
                     f"code_file {self.code_file!r} does not match runtime: {self.runtime}"
                     " (Python steps are .py files, Node.js steps .mjs or .js)"
