@@ -157,12 +157,22 @@ def test_a_nodejs_code_step_is_added_from_the_library_and_runs(
     page: Any, installation: Relayflow
 ) -> None:
     new_workflow_with(page, "with-node", "node", "Node.js code")
-    expect(page.get_by_label("Code (Node.js)")).to_have_value(re.compile("defineComponent"))
+    editor = page.get_by_label("Code (Node.js)")
+    expect(editor).to_have_value(re.compile("defineComponent"))
+    editor.fill("")
+    editor.press_sequentially(
+        "export default defineComponent({\nasync run({ steps }) {\n"
+        "return steps.trigger.event.body; // all\n}\n});"
+    )
+    expect(page.locator(".code-editor .tok-kw").first).to_have_text("export")
+    expect(page.locator(".code-editor .tok-com")).to_have_text("// all")
     page.get_by_role("button", name="Deploy").click()
     expect(page.locator("#wf-status")).to_contain_text("Version 1 deployed")
     with installation.api() as api:
         source = api.get("/workflows/with-node").json()["source"]
-    assert "runtime: nodejs" in source and "export default defineComponent({" in source
+    # Enter indented after an opening brace, by JavaScript's two spaces.
+    assert "runtime: nodejs" in source
+    assert "({\n        async run({ steps }) {\n          return steps" in source
     event = '{"body": {"email": "a@b.io"}}'
     tested = installation.cli("test", "with-node", "--json", "--event", "-", input=event)
     assert json.loads(tested.stdout)["steps"][0]["return_value"] == {"email": "a@b.io"}

@@ -99,10 +99,14 @@ window.relayflow.builderParts.steps = function (B) {
     const label = step.runtime === "nodejs" ? "Code (Node.js)" : "Code (Python)";
     const out = [el("label", { for: `${id}-code` }, label), area, el("p", { class: "help", id: `${id}-code-help` }, `${help} Tab indents; press Esc then Tab to leave the editor.`)];
     queueMicrotask(() =>
-      codeEditor.attach(area, (text) => {
-        step.code = text;
-        B.markDirty();
-      })
+      codeEditor.attach(
+        area,
+        (text) => {
+          step.code = text;
+          B.markDirty();
+        },
+        step.runtime === "nodejs" ? "javascript" : "python"
+      )
     );
     return out;
   }
