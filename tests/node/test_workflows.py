@@ -62,6 +62,24 @@ QUOTE = workflow(
     trigger="{http: {path: node-quote, respond: from_workflow}}",
 )
 
+DELAY = workflow(
+    "node-delay",
+    """\
+    - name: wait
+      runtime: nodejs
+      code: |
+        export default defineComponent({
+          async run({ steps, $ }) {
+            const { resume_url } = $.flow.delay(300);
+            return { resumable: resume_url.includes("/resume") };
+          },
+        });
+    - name: after
+      uses: util.echo
+      with: {value: "{{ steps.wait.$return_value.resumable }}"}
+    """,
+)
+
 BOOM = workflow(
     "node-boom",
     """\
@@ -129,6 +147,7 @@ def platform() -> Iterator[Relayflow]:
     filed = workflow("node-filed", "- {name: double, code_file: steps/double.mjs}\n")
     files = {"steps/double.mjs": double, "filed.yaml": filed, "score.yaml": SCORE}
     files |= {"quote.yaml": QUOTE, "boom.yaml": BOOM, "steal.yaml": STEAL, "lodash.yaml": LODASH}
+    files["delay.yaml"] = DELAY
     with platform_with_secrets("relayflow-node-", lambda home: files) as rf:
         yield rf
 
@@ -159,6 +178,17 @@ def test_a_component_responds_to_the_caller(platform: Relayflow) -> None:
     answer = httpx.post(f"{platform.url}/hooks/node-quote", json={"qty": 5}, timeout=30)
     assert answer.status_code == 202 and answer.headers["x-by"] == "node"
     assert answer.json() == {"total": 15}
+
+
+def test_a_delay_pauses_the_run_durably_and_it_goes_on(platform: Relayflow) -> None:
+    run_id = send(platform, "node-delay", {})
+    platform.wait_runs(1, workflow="node-delay")
+    run = platform.inspect(run_id)
+    assert run["status"] == "succeeded", run
+    wait, after = run["steps"]
+    assert wait["return_value"] == {"resumable": True}
+    assert after["return_value"] is True
+    assert after["started_at"] - wait["finished_at"] >= 0.3
 
 
 def test_an_error_shows_the_line_of_the_users_code(platform: Relayflow) -> None:
