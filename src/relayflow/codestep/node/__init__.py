@@ -33,6 +33,7 @@ class NodeRuntime:
 
     def __init__(self, node: str | None = None) -> None:
         self.node = node or os.environ.get("RELAYFLOW_NODE") or shutil.which("node") or "node"
+        self._found = False
 
     def default_program(self) -> str:
         return ""
@@ -59,6 +60,9 @@ class NodeRuntime:
         return shown
 
     def problem(self) -> str | None:
+        # Asked before every step: once node is found, it is not looked for again.
+        if self._found:
+            return None
         if shutil.which(self.node) is None:
             return (
                 f"Node.js code steps need node ({self.node} was not found); install it"
@@ -66,6 +70,7 @@ class NodeRuntime:
             )
         if shutil.which("prlimit") is None:
             return "prlimit is missing (Debian/Ubuntu: apt-get install util-linux)"
+        self._found = True
         return None
 
 
