@@ -11,6 +11,7 @@ flow requests (exit, delay, rerun) and an HTTP response.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import shutil
 import subprocess
@@ -214,31 +215,40 @@ _DEFAULT_EXPORT = re.compile(r"^\s*export\s+default\b", re.MULTILINE)
 
 def _check_javascript(source: str, report: Any) -> None:
     """`node --check` (parses, runs nothing) where node is installed; and a default export."""
-    node = shutil.which("node")
-    if node is not None:
-        try:
-            done = subprocess.run(
-                [node, "--input-type=module", "--check"],
-                input=source,
-                capture_output=True,
-                text=True,
-                timeout=NODE_CHECK_TIMEOUT,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            done = None
-        if done is not None and done.returncode != 0:
-            lines = done.stderr.strip().splitlines()
-            line = re.match(r"^\[stdin\]:(\d+)", lines[0]) if lines else None
-            said = next((x for x in lines if re.match(r"^\w*Error: ", x)), "")
-            where = f" at line {line.group(1)}" if line else ""
-            report(("code",), f"JavaScript syntax error{where}: {said}")
-            return
-    if not _DEFAULT_EXPORT.search(source):
+    problem = _javascript_syntax_error(source)
+    if problem:
+        report(("code",), problem)
+    elif not _DEFAULT_EXPORT.search(source):
         report(
             ("code",),
             "Node.js code steps export a component: `export default defineComponent({"
             " async run({ steps, $ }) { ... } })`",
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _javascript_syntax_error(source: str) -> str | None:
+    """What `node --check` says is wrong with `source` (None: nothing, or no node here).
+    Cached: a deploy or a draft of unchanged code starts no process."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        done = subprocess.run(
+            [node, "--input-type=module", "--check"],
+            input=source,
+            capture_output=True,
+            text=True,
+            timeout=NODE_CHECK_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.strip().splitlines()
+    line = re.match(r"^\[stdin\]:(\d+)", lines[0]) if lines else None
+    said = next((x for x in lines if re.match(r"^\w*Error: ", x)), "")
+    return f"JavaScript syntax error{f' at line {line.group(1)}' if line else ''}: {said}"
 
 
 def _store_marker(value: Any) -> Any:
