@@ -281,3 +281,13 @@ def test_a_store_operation_left_running_does_not_swallow_the_next_step(
     assert after.error is None, after.error
     # The late write is answered during this call, before or after its read.
     assert after.return_value in (1, "none")
+
+
+def test_a_step_that_exits_the_process_fails_as_a_crash_and_the_pool_goes_on(
+    node_pool: NodePool,
+) -> None:
+    result = node_pool.run(component('console.log("bye"); process.exit(3);'))
+    assert result.error["name"] == "CrashError"
+    assert "exit code 3" in result.error["message"]
+    assert result.logs == ["bye"]
+    assert node_pool.run(component("return 6;")).return_value == 6
