@@ -24,7 +24,7 @@ import orjson
 
 from relayflow import metrics
 from relayflow.accounts.resolver import AccountResolver
-from relayflow.codestep import CodePool, Isolation, detect
+from relayflow.codestep import NODE, PYTHON, CodePool, Isolation, detect
 from relayflow.config import Config
 from relayflow.datastores.store import DataStores
 from relayflow.engine.catalog import Catalog
@@ -145,14 +145,18 @@ class Runtime:
         if not isolation.available:
             log.warning("code steps %s", isolation.status(self.config.unsafe_code_steps))
         # Processes start on the first code step, so servers without one never spawn any.
-        pool = CodePool(
-            size=2,
-            data_stores=self.stores.handle,
-            isolation=isolation,
-            allow_unisolated=self.config.unsafe_code_steps,
-            max_processes=self.config.code_max_processes,
-        )
-        self.code = PooledCode(pool, self.config.home / "code-envs")
+        pools = [
+            CodePool(
+                size=2,
+                data_stores=self.stores.handle,
+                isolation=isolation,
+                allow_unisolated=self.config.unsafe_code_steps,
+                max_processes=self.config.code_max_processes,
+                runtime=runtime,
+            )
+            for runtime in (PYTHON, NODE)
+        ]
+        self.code = PooledCode(pools[0], self.config.home / "code-envs", node_pool=pools[1])
         services = StepServices(
             http=self.http,
             env={n: os.environ[n] for n in self.config.exposed_env if n in os.environ},

@@ -1,13 +1,16 @@
 """`relayflow doctor`: whether this installation is safe and ready, and what to fix if not.
 
-Each check is cheap and changes nothing: the code-step sandbox (one probe), whether the
-database answers and its schema is current, and who can read the home and its key files.
+Each check is cheap and changes nothing: the code-step sandbox (one probe), whether Node.js
+steps can run (node and npm), whether the database answers and its schema is current, and
+who can read the home and its key files.
 Exit code 1 when a check failed; warnings alone exit 0.
 """
 
 from __future__ import annotations
 
+import shutil
 import stat
+import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from rich.text import Text
 
 from relayflow.cli.app import _config, app
 from relayflow.codestep import detect
+from relayflow.codestep.node import NodeRuntime
 from relayflow.config import Config
 from relayflow.console import AsJson, Home, console, print_json
 
@@ -36,6 +40,23 @@ def code_steps(config: Config) -> Check:
     if isolation.available:
         return Check("code-step sandbox", "ok", status)
     return Check("code-step sandbox", "warn" if config.unsafe_code_steps else "fail", status)
+
+
+def node_steps() -> Check:
+    """Node.js code steps are optional: without node they fail with the fix, others run."""
+    runtime = NodeRuntime()
+    problem = runtime.problem()
+    if problem:
+        return Check("Node.js code steps", "warn", problem)
+    try:
+        argv = [runtime.node, "--version"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        version = done.stdout.strip() or done.stderr.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("Node.js code steps", "warn", f"{runtime.node} --version failed: {exc}")
+    npm = shutil.which("npm")
+    packages = "npm installs packages:" if npm else "no npm: workflows with packages: fail"
+    return Check("Node.js code steps", "ok", f"node {version} ({runtime.node}); {packages}")
 
 
 def database(config: Config) -> list[Check]:
@@ -84,11 +105,12 @@ def home_permissions(config: Config) -> Check:
 
 @app.command(rich_help_panel="Run relayflow")
 def doctor(home: Home = None, as_json: AsJson = False) -> None:
-    """Check this installation: code-step sandbox, database, migrations, home permissions."""
+    """Check this installation: code-step sandbox, Node.js, database, migrations, home
+    permissions."""
     import typer
 
     config = _config(home)
-    checks = [code_steps(config), *database(config), home_permissions(config)]
+    checks = [code_steps(config), node_steps(), *database(config), home_permissions(config)]
     if as_json:
         print_json([asdict(c) for c in checks])
     else:

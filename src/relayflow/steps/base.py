@@ -225,6 +225,8 @@ class CodeRunner(Protocol):
 
     async def python_for(self, requirements: list[str]) -> str | None: ...
 
+    async def node_modules_for(self, packages: list[str]) -> str | None: ...
+
 
 @dataclass
 class StepServices:
