@@ -11,7 +11,8 @@ and `relayflow server` give uvicorn:
 - the head not complete `header_timeout` seconds after the connection opened or the
   request's first byte: 408 (between requests, uvicorn's keep-alive timeout closes an
   idle connection); no body bytes for `body_timeout` seconds while the app waits: 408;
-- the connection cap is uvicorn's `limit_concurrency` (503 for requests beyond it).
+- `max_connections` open connections (or requests in progress): 503 for a request
+  beyond them, with `retry-after: 1` (uvicorn's `limit_concurrency`, with a message).
 
 Each refusal answers `connection: close` and closes the connection. Timeouts are checked
 every SWEEP_SECONDS, so they fire up to half a second late. Cost, measured by feeding
@@ -128,6 +129,13 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        cap = self.limits.max_connections
+        if len(self.connections) >= cap or len(self.tasks) >= cap:  # as limit_concurrency
+            raise Refusal(
+                503,
+                f"this server has its {cap} connections open (RELAYFLOW_MAX_CONNECTIONS);"
+                " try again in a moment",
+            )
         self._arm(self.limits.body_timeout, self._body_timed_out)
         super().on_headers_complete()
 
@@ -197,6 +205,7 @@ class GuardedProtocol(HttpToolsProtocol):
                     STATUS_LINE[status],
                     b"content-type: text/plain; charset=utf-8\r\n",
                     b"content-length: " + str(len(body)).encode() + b"\r\n",
+                    b"retry-after: 1\r\n" if status == 503 else b"",
                     b"connection: close\r\n\r\n",
                     body,
                 ]
