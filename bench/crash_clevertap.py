@@ -211,7 +211,9 @@ def main() -> int:
         "extra_records": sum(n - 1 for n in twice.values()),
         "identities_never_sent": len(unknown),
         "acked_not_succeeded": dict(not_succeeded),
-        "sandbox_uploads": stats.get("uploads"),
+        "sandbox_uploads": {
+            k: v for k, v in (stats.get("uploads") or {}).items() if k != "records_per_request"
+        },
         "rss_mb_peak": round(rss.peak_mb, 1),
         "rss_mb_end": round(rss.last_mb, 1),
         "server_log_errors": len(errors),

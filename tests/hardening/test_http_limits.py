@@ -152,7 +152,8 @@ def test_over_the_connection_cap_is_503_and_served_again_after_the_408s(server: 
     with httpx.Client(base_url=server.url) as client:
         assert client.get("/healthz").status_code == 200  # the last place under the cap
         refused = httpx.get(f"{server.url}/healthz")  # a second connection: over the cap
-        assert refused.status_code == 503
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert f"its {CAP} connections open (RELAYFLOW_MAX_CONNECTIONS)" in refused.text
     for sock in held:
         assert answer(sock)[0] == 408
     deadline = time.monotonic() + 5

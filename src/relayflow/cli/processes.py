@@ -61,7 +61,6 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         access_log=False,
         loop="uvloop",
         http=guarded_protocol(runtime.config),
-        limit_concurrency=runtime.config.max_connections,
         # X-Forwarded-For/-Proto are believed only from these (uvicorn's default: 127.0.0.1)
         proxy_headers=bool(runtime.config.trusted_proxies),
         forwarded_allow_ips=[str(net) for net in runtime.config.trusted_proxies] or None,

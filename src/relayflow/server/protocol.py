@@ -11,14 +11,19 @@ and `relayflow server` give uvicorn:
 - the head not complete `header_timeout` seconds after the connection opened or the
   request's first byte: 408 (between requests, uvicorn's keep-alive timeout closes an
   idle connection); no body bytes for `body_timeout` seconds while the app waits: 408;
-- the connection cap is uvicorn's `limit_concurrency` (503 for requests beyond it).
+- `max_connections` open connections (or requests in progress): 503 for a request
+  beyond them, with `retry-after: 1` (uvicorn's `limit_concurrency`, with a message).
 
-Each refusal answers `connection: close` and closes the connection.
+Each refusal answers `connection: close` and closes the connection. Timeouts are checked
+every SWEEP_SECONDS, so they fire up to half a second late. Cost, measured by feeding
+one connection 20,000 keep-alive POSTs in process: about 4-5 µs a request over uvicorn's
+protocol (15 µs → 20 µs).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httptools
@@ -36,8 +41,14 @@ class Refusal(Exception):
         self.message = message
 
 
+SWEEP_SECONDS = 0.5  # how often deadlines are checked: timeouts fire up to this late
+
+
 class GuardedProtocol(HttpToolsProtocol):
     limits: Config  # its max_url_bytes, max_header_bytes, max_headers, *_timeout
+    # One timer per server checks every connection's deadline: a timer per request (armed
+    # and cancelled two or three times) was about a third of this protocol's overhead.
+    _sweeper: asyncio.TimerHandle | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,7 +57,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # exact: request line and complete headers
         self._pending_bytes = 0  # received while the head is incomplete (an upper bound)
         self._header_count = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None  # loop time
+        self._on_deadline: Callable[[], None] = self._head_timed_out
         self._first_request = True  # its head timer runs from the connection's opening
 
     # the connection
@@ -117,6 +129,13 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        cap = self.limits.max_connections
+        if len(self.connections) >= cap or len(self.tasks) >= cap:  # as limit_concurrency
+            raise Refusal(
+                503,
+                f"this server has its {cap} connections open (RELAYFLOW_MAX_CONNECTIONS);"
+                " try again in a moment",
+            )
         self._arm(self.limits.body_timeout, self._body_timed_out)
         super().on_headers_complete()
 
@@ -124,25 +143,42 @@ class GuardedProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_message_complete()
 
-    # timers
-    def _arm(self, seconds: float, callback: Any) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(seconds, callback)
+    # deadlines
+    def _arm(self, seconds: float, expire: Callable[[], None]) -> None:
+        self._deadline = self.loop.time() + seconds
+        self._on_deadline = expire
+        if type(self)._sweeper is None:
+            self._start_sweeper()
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline = None
+
+    def _start_sweeper(self) -> None:
+        server, connections, loop = type(self), self.connections, self.loop
+
+        def sweep() -> None:
+            # the next sweep first: one connection's failure must not end them
+            server._sweeper = loop.call_later(SWEEP_SECONDS, sweep) if connections else None
+            now = loop.time()
+            for connection in list(connections):
+                deadline = getattr(connection, "_deadline", None)
+                if deadline is not None and now >= deadline:
+                    connection._deadline = None
+                    try:
+                        connection._on_deadline()
+                    except Exception:
+                        connection.logger.exception("closing a timed-out connection failed")
+                        connection.transport.close()
+
+        server._sweeper = loop.call_later(SWEEP_SECONDS, sweep)
 
     def _head_timed_out(self) -> None:
-        self._timer = None
         if self._in_head:
             self._refuse(
                 408, f"the request's headers did not arrive within {self.limits.header_timeout:g}s"
             )
 
     def _body_timed_out(self) -> None:
-        self._timer = None
         if self.cycle is None or not self.cycle.more_body or self.cycle.response_started:
             return
         if self.flow.read_paused:  # the app has not read what came; not the client's fault
@@ -169,6 +205,7 @@ class GuardedProtocol(HttpToolsProtocol):
                     STATUS_LINE[status],
                     b"content-type: text/plain; charset=utf-8\r\n",
                     b"content-length: " + str(len(body)).encode() + b"\r\n",
+                    b"retry-after: 1\r\n" if status == 503 else b"",
                     b"connection: close\r\n\r\n",
                     body,
                 ]
