@@ -30,12 +30,18 @@ class Throttle(Model):
 
 
 class Settings(Model):
-    code_timeout: Duration = Field(30.0, description="Time limit for one code step")
+    code_timeout: Duration | None = Field(
+        None,
+        description="Older name of `timeout` for code steps only, kept so that files written"
+        " for it still run; `timeout` applies to every step kind",
+    )
     code_memory_mb: int = Field(512, ge=32, le=65536, description="Memory limit of a code step")
     concurrency: int = Field(10, ge=1, le=10000, description="Runs of this workflow at once")
     throttle: Throttle | None = Field(None, description="At most `limit` run starts per `per`")
     retries: RetryPolicy = Field(default_factory=RetryPolicy)
-    timeout: Duration = Field(30.0, description="Time limit for one attempt of one step")
+    timeout: Duration = Field(
+        30.0, description="Time limit for one attempt of any step, unless it sets its own"
+    )
     error_workflow: str | None = Field(
         None, description="A workflow that gets an event for every run of this one that fails"
     )
