@@ -37,6 +37,8 @@ class Config:
     bwrap: str | None = None  # the bubblewrap program; None: `bwrap` on PATH
     code_max_processes: int = 256  # per code-step process, threads included
 
+    # Apprise URLs told of every workflow's failed runs unless its settings.notify says else.
+    notify_urls: tuple[str, ...] = ()
     files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
 
     @property
@@ -64,6 +66,7 @@ class Config:
             unsafe_code_steps=_flag("RELAYFLOW_UNSAFE_CODE_STEPS"),
             bwrap=os.environ.get("RELAYFLOW_BWRAP") or None,
             code_max_processes=int(os.environ.get("RELAYFLOW_CODE_MAX_PROCESSES", 256)),
+            notify_urls=tuple(os.environ.get("RELAYFLOW_NOTIFY_URLS", "").split()),
             files_roots=tuple(
                 Path(p).expanduser().resolve()
                 for p in os.environ.get("RELAYFLOW_FILES_ROOTS", "").split(os.pathsep)
