@@ -29,6 +29,7 @@ from relayflow.config import Config
 from relayflow.datastores.store import DataStores
 from relayflow.engine.catalog import Catalog
 from relayflow.engine.code import PooledCode
+from relayflow.engine.iterations import StoredIterations
 from relayflow.engine.links import Links
 from relayflow.engine.notifications import Notifier
 from relayflow.engine.processes import ParentLink, WorkerProcesses
@@ -163,6 +164,7 @@ class Runtime:
             links=Links(self.config),
             responses=self.responses,
             code=self.code,
+            iterations=StoredIterations(self.db, self.writer),
         )
         self.notifier = Notifier(self.config.notify_urls, self.config.public_url)
         self.notifier.start()

@@ -12,7 +12,6 @@ where the run goes next and what commits together.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,7 +20,6 @@ from relayflow import metrics
 from relayflow.engine.compiled import CompiledWorkflow
 from relayflow.engine.notifications import Notifier
 from relayflow.jsoncodec import dumps
-from relayflow.model.settings import RetryPolicy
 from relayflow.steps.base import Attempt, Node, StepServices, trigger_context
 from relayflow.steps.outcome import StepOutcome
 from relayflow.store import runs
@@ -35,14 +33,6 @@ class ErrorWorkflows(Protocol):
     def error_route(self, name: str) -> tuple[str, int] | None:
         """(workflow id, version) of a deployed, active workflow named `name`, or None."""
         ...
-
-
-def backoff_delay(policy: RetryPolicy, attempt: int) -> float:
-    """Seconds before retry number `attempt` (1-based): exponential with jitter, or fixed."""
-    if policy.backoff == "fixed":
-        return policy.initial
-    base = min(policy.max_delay, policy.initial * 2 ** (attempt - 1))
-    return random.uniform(base / 2, base)
 
 
 class Runner:
@@ -156,7 +146,7 @@ class Runner:
         row = _step_row(run.id, node, outcome, attempt)
         policy = compiled.workflow.retry_policy(node.step)
         if not run.test and outcome.retryable and attempt <= policy.max:
-            when = time.time() + backoff_delay(policy, attempt)
+            when = time.time() + policy.delay(attempt)
             retry = runs.requeue(run.id, self.owner, node.index, when)
             await self._end(run, Batch([runs.checkpoint(row.marked("retrying")), retry]))
             return "queued"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -15,6 +16,13 @@ class RetryPolicy(Model):
     backoff: Literal["exponential", "fixed"] = "exponential"
     initial: Duration = 1.0
     max_delay: Duration = 600.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds before retry number `attempt` (1-based): exponential with jitter, or fixed."""
+        if self.backoff == "fixed":
+            return self.initial
+        base = min(self.max_delay, self.initial * 2 ** (attempt - 1))
+        return random.uniform(base / 2, base)
 
 
 class Throttle(Model):
