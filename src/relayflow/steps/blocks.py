@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from relayflow.steps.base import Attempt, Node
+from relayflow.steps.base import Attempt, Check, Node
 from relayflow.steps.outcome import StepOutcome
 
 # What the iteration row (store.iterations.IterationRow) holds; built here from plain data so
@@ -22,11 +22,15 @@ from relayflow.steps.outcome import StepOutcome
 Row = Any
 
 
-def resumed_steps(row: Row | None) -> list[dict[str, Any]]:
-    """The steps a resumed iteration keeps: those that succeeded (a failed one runs again)."""
+def begin(attempt: Attempt, number: int, row: Row | None) -> Row:
+    """Iteration `number` of the attempt's block, about to run: a new row, or the recorded
+    one with the steps it keeps (those that succeeded; a failed one runs again)."""
+    assert attempt.services.iterations is not None
     if row is None:
-        return []
-    return [s for s in row.steps if s["status"] == "succeeded"]
+        return attempt.services.iterations.new(attempt.run.id, attempt.node.index, number)
+    row.steps = [s for s in row.steps if s["status"] == "succeeded"]
+    row.status, row.error = "running", None
+    return row
 
 
 def visible(step: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,3 +121,18 @@ def _recorded(node: Node, outcome: StepOutcome, tries: int) -> dict[str, Any]:
         "started_at": outcome.started_at,
         "finished_at": outcome.finished_at,
     }
+
+
+def report_nested_blocks(step: Any, check: Check) -> None:
+    """Loops and parallel blocks do not nest (yet): each block's iterations are keyed by its
+    node, which a block inside another would share across the outer iterations."""
+    from relayflow.steps import kind_of, walk  # the package imports this module
+
+    for _where, block in kind_of(step).children(step):
+        for inner in walk(block):
+            if kind_of(inner).name in ("loop", "parallel"):
+                check.report(
+                    (),
+                    f"steps.{inner.name} is a loop or parallel block inside {step.name}; blocks"
+                    " do not nest yet: move it out, or put the inner steps in a code step",
+                )

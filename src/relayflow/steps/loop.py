@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from relayflow.expressions import compile_value
 from relayflow.sdk import StepError
 from relayflow.steps.base import Attempt, Check, Node, Program, StepKind, StepModel, check_value
-from relayflow.steps.blocks import resumed_steps, run_block
+from relayflow.steps.blocks import begin, report_nested_blocks, run_block
 from relayflow.steps.outcome import StepOutcome, failure
 
 if TYPE_CHECKING:  # the union of every kind's model, built in relayflow.steps
@@ -92,21 +92,6 @@ class LoopKind(StepKind):
         return loop.outcome(started)
 
 
-def report_nested_blocks(step: Any, check: Check) -> None:
-    """Loops and parallel blocks do not nest (yet): each block's iterations are keyed by its
-    node, which a block inside another would share across the outer iterations."""
-    from relayflow.steps import kind_of, walk  # the package imports this module
-
-    for _where, block in kind_of(step).children(step):
-        for inner in walk(block):
-            if kind_of(inner).name in ("loop", "parallel"):
-                check.report(
-                    (),
-                    f"steps.{inner.name} is a loop or parallel block inside {step.name}; blocks"
-                    " do not nest yet: move it out, or put the inner steps in a code step",
-                )
-
-
 def _items(value: Any, name: str) -> list[Any]:
     if isinstance(value, dict):
         raise StepError(
@@ -164,14 +149,8 @@ class _Loop:
                 self.failed = row
 
     async def _iteration(self, index: int) -> Any:
-        attempt, services = self.attempt, self.attempt.services
-        assert services.iterations is not None
-        row = self.rows.get(index)
-        if row is None:
-            row = services.iterations.new(attempt.run.id, attempt.node.index, index)
-        else:
-            row.steps = resumed_steps(row)
-        row.status, row.error = "running", None
+        attempt = self.attempt
+        row = begin(attempt, index, self.rows.get(index))
         scope = {
             **attempt.scope,
             self.step.as_: self.items[index],

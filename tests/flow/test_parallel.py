@@ -1,0 +1,85 @@
+"""`parallel` blocks in a real `relayflow up`: branches at once, `{branch: last result}`,
+and a failed branch failing the block only after the others finished."""
+
+from __future__ import annotations
+
+import httpx
+
+from conftest import Relayflow
+from receiver import Receiver
+
+FAN_OUT = """\
+name: fan
+trigger: {{http: {{path: fan}}}}
+steps:
+  - name: fan_out
+    parallel:
+      profile:
+        - name: upsert
+          uses: http.request
+          with: {{method: POST, url: "{url}/?key=profile"}}
+        - name: upserted
+          uses: util.echo
+          with: {{value: "profile {{{{ steps.upsert.$return_value.body.key }}}}"}}
+      notify:
+        - name: tell
+          uses: http.request
+          with: {{method: POST, url: "{url}/?key=notify"}}
+        - name: told
+          uses: util.echo
+          with: {{value: "{{{{ steps.trigger.event.body.who }}}} told"}}
+  - name: after
+    uses: util.echo
+    with: {{value: "{{{{ steps.fan_out.$return_value.profile }}}}"}}
+"""
+
+
+def post(rf: Relayflow, body: dict) -> str:
+    return httpx.post(f"{rf.url}/hooks/fan", json=body).json()["run_id"]
+
+
+def test_branches_run_at_once_and_return_each_last_result(relayflow: Relayflow):
+    with Receiver() as receiver:
+        receiver.delay = 0.3
+        relayflow.deploy_text("fan", FAN_OUT.format(url=receiver.url))
+        relayflow.start()
+        run = relayflow.wait_finished(post(relayflow, {"who": "ann"}))
+        assert run["status"] == "succeeded", run
+        block, after = run["steps"]
+        assert block["return_value"] == {"profile": "profile profile", "notify": "ann told"}
+        assert after["return_value"] == "profile profile"
+        assert receiver.max_in_flight == 2  # both branches were calling at the same time
+        with relayflow.api() as api:
+            shown = api.get(f"/runs/{run['id']}/steps/fan_out/iterations").json()
+        assert [[s["name"] for s in b["steps"]] for b in shown["iterations"]] == [
+            ["upsert", "upserted"],
+            ["tell", "told"],
+        ]
+
+
+def test_a_failed_branch_fails_the_block_after_the_others_finish(sqlite_relayflow: Relayflow):
+    rf = sqlite_relayflow
+    with Receiver() as receiver:
+        receiver.delay = 0.3
+        rf.deploy_text("fan", FAN_OUT.format(url=receiver.url))
+        rf.start()
+        run = rf.wait_finished(post(rf, {}))  # no `who`: the notify branch's `told` fails
+        assert run["status"] == "failed"
+        assert "branch notify failed at step told" in run["error"]
+        with rf.api() as api:
+            profile, notify = api.get(f"/runs/{run['id']}/steps/fan_out/iterations").json()[
+                "iterations"
+            ]
+        assert profile["status"] == "succeeded" and profile["result"] == "profile profile"
+        assert notify["status"] == "failed" and notify["error"]["step"] == "told"
+
+
+def test_an_empty_branch_is_refused_at_deploy(sqlite_relayflow: Relayflow):
+    path = sqlite_relayflow.home / "bad.yaml"
+    path.write_text(
+        "name: bad\ntrigger: {http: {path: bad}}\n"
+        "steps:\n  - name: fan\n    parallel: {a: [], b: [{name: x, uses: util.echo}]}\n"
+    )
+    result = sqlite_relayflow.cli("deploy", str(path), check=False)
+    assert result.returncode != 0
+    assert "parallel branch 'a' has no steps" in result.stdout + result.stderr
