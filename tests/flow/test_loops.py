@@ -159,3 +159,25 @@ def test_loop_resumes_at_the_first_unfinished_iteration_after_kill_9(
         twice = [k for k in keys if receiver.counts[k] > 1]
         assert len(twice) <= 1, twice
         assert len(run["steps"][0]["return_value"]) == 40
+
+
+def test_the_inspector_pages_through_iterations(sqlite_relayflow: Relayflow):
+    rf = sqlite_relayflow
+    rf.env["RELAYFLOW_ADMIN_PASSWORD"] = "correct-horse-battery"
+    rf.deploy_text("order", order())
+    rf.start()
+    lines = [{"title": f"item{i}", "price": i} for i in range(25)]
+    run = rf.wait_finished(post(rf, "order", {"line_items": lines}))
+    assert run["status"] == "succeeded", run
+    with httpx.Client(base_url=rf.url, timeout=10) as browser:
+        signed_in = browser.post(
+            "/login", data={"username": "admin", "password": "correct-horse-battery"}
+        )
+        assert signed_in.status_code in (200, 303), signed_in.text
+        first = browser.get(f"/runs/{run['id']}").text
+        assert "Iterations 1–20 of 25" in first and "#19 <span" in first
+        assert "#20 <span" not in first and "A list of 25 results" in first
+        assert "?iterations.0=20#iterations-0" in first
+        second = browser.get(f"/runs/{run['id']}", params={"iterations.0": 20}).text
+        assert "Iterations 21–25 of 25" in second and "#24 <span" in second
+        assert "#19 <span" not in second
