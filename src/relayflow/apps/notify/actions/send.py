@@ -11,6 +11,7 @@ class Inputs(ActionInputs):
         doc="Apprise URLs, e.g. mailto://user:pass@smtp.example.com?to=ops@example.com,"
         " slack://tokenA/tokenB/tokenC, json://hooks.example.com/path",
         examples=[["json://127.0.0.1:9000/alerts"]],
+        secret=True,  # Apprise URLs carry tokens and passwords: masked in the inspector
     )
     title: str = field("", label="Title")
     body: str = field(label="Message")
