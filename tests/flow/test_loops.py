@@ -139,6 +139,7 @@ def test_loop_resumes_at_the_first_unfinished_iteration_after_kill_9(
     sqlite_relayflow: Relayflow,
 ):
     rf = sqlite_relayflow
+    rf.env["RELAYFLOW_LEASE_SECONDS"] = "2"  # a lease not released at the restart expires soon
     with Receiver() as receiver:
         receiver.delay = 0.1
         rf.deploy_text("counted", COUNTED.format(url=receiver.url))

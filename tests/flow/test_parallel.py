@@ -3,6 +3,9 @@ and a failed branch failing the block only after the others finished."""
 
 from __future__ import annotations
 
+import signal
+import time
+
 import httpx
 
 from conftest import Relayflow
@@ -83,3 +86,53 @@ def test_an_empty_branch_is_refused_at_deploy(sqlite_relayflow: Relayflow):
     result = sqlite_relayflow.cli("deploy", str(path), check=False)
     assert result.returncode != 0
     assert "parallel branch 'a' has no steps" in result.stdout + result.stderr
+
+
+SLOW_AND_FAST = """\
+name: halves
+trigger: {{http: {{path: halves}}}}
+steps:
+  - name: halves
+    parallel:
+      fast:
+        - name: quick
+          uses: http.request
+          with: {{method: POST, url: "{url}/?key=quick"}}
+      slow:
+        - name: first
+          uses: http.request
+          with: {{method: POST, url: "{url}/?key=first"}}
+        - name: wait
+          uses: http.request
+          with: {{method: POST, url: "{url}/?key=wait", timeout: 60}}
+"""
+
+
+def test_a_resumed_block_finishes_only_the_branches_that_had_not_after_kill_9(
+    sqlite_relayflow: Relayflow,
+):
+    rf = sqlite_relayflow
+    rf.env["RELAYFLOW_LEASE_SECONDS"] = "2"  # a lease not released at the restart expires soon
+    with Receiver() as receiver:
+        receiver.delay = 0.5
+        rf.deploy_text("halves", SLOW_AND_FAST.format(url=receiver.url))
+        server = rf.start()
+        run_id = httpx.post(f"{rf.url}/hooks/halves", json={}).json()["run_id"]
+        deadline = time.monotonic() + 30
+        with rf.api() as api:
+            while time.monotonic() < deadline:
+                shown = api.get(f"/runs/{run_id}/steps/halves/iterations").json()["iterations"]
+                done = [[s["name"] for s in b["steps"] if s["status"] == "succeeded"]
+                        for b in shown]
+                if done == [["quick"], ["first"]]:
+                    break
+                time.sleep(0.02)
+        assert done == [["quick"], ["first"]], shown
+        rf.kill(server, signal.SIGKILL)  # `wait` has not finished
+        rf.start()
+        run = rf.wait_finished(run_id, timeout=60)
+        assert run["status"] == "succeeded", run
+        # The finished steps never ran again; only the slow branch went on.
+        assert receiver.counts["quick"] == 1 and receiver.counts["first"] == 1
+        assert receiver.counts["wait"] in (1, 2)  # 2 when it was in flight at the kill
+        assert run["steps"][0]["return_value"]["fast"]["body"]["key"] == "quick"
