@@ -136,3 +136,14 @@ def test_a_resumed_block_finishes_only_the_branches_that_had_not_after_kill_9(
         assert receiver.counts["quick"] == 1 and receiver.counts["first"] == 1
         assert receiver.counts["wait"] in (1, 2)  # 2 when it was in flight at the kill
         assert run["steps"][0]["return_value"]["fast"]["body"]["key"] == "quick"
+
+
+def test_a_delay_inside_a_branch_is_refused_at_deploy(sqlite_relayflow: Relayflow):
+    path = sqlite_relayflow.home / "bad.yaml"
+    path.write_text(
+        "name: bad\ntrigger: {http: {path: bad}}\n"
+        "steps:\n  - name: fan\n    parallel: {a: [{name: later, delay: 5m}]}\n"
+    )
+    result = sqlite_relayflow.cli("deploy", str(path), check=False)
+    assert result.returncode != 0
+    assert "steps.later is a delay inside fan" in result.stdout + result.stderr

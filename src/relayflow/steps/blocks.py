@@ -125,14 +125,22 @@ def _recorded(node: Node, outcome: StepOutcome, tries: int) -> dict[str, Any]:
 
 def report_nested_blocks(step: Any, check: Check) -> None:
     """Loops and parallel blocks do not nest (yet): each block's iterations are keyed by its
-    node, which a block inside another would share across the outer iterations."""
+    node, which a block inside another would share across the outer iterations. Nor does a
+    delay step go inside one (a code step's pd.flow.delay fails when it runs)."""
     from relayflow.steps import kind_of, walk  # the package imports this module
 
     for _where, block in kind_of(step).children(step):
         for inner in walk(block):
-            if kind_of(inner).name in ("loop", "parallel"):
+            kind = kind_of(inner).name
+            if kind in ("loop", "parallel"):
                 check.report(
                     (),
                     f"steps.{inner.name} is a loop or parallel block inside {step.name}; blocks"
                     " do not nest yet: move it out, or put the inner steps in a code step",
+                )
+            elif kind == "delay":
+                check.report(
+                    (),
+                    f"steps.{inner.name} is a delay inside {step.name}, where it would hold the"
+                    " whole block; put the delay before or after the block",
                 )
