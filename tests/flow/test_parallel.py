@@ -7,6 +7,7 @@ import signal
 import time
 
 import httpx
+import pytest
 
 from conftest import Relayflow
 from receiver import Receiver
@@ -77,15 +78,24 @@ def test_a_failed_branch_fails_the_block_after_the_others_finish(sqlite_relayflo
         assert notify["status"] == "failed" and notify["error"]["step"] == "told"
 
 
-def test_an_empty_branch_is_refused_at_deploy(sqlite_relayflow: Relayflow):
+@pytest.mark.parametrize(
+    ("branches", "problem"),
+    [
+        ("{a: [], b: [{name: x, uses: util.echo}]}", "parallel branch 'a' has no steps"),
+        ("{a: [{name: later, delay: 5m}]}", "steps.later is a delay inside fan"),
+    ],
+)
+def test_a_bad_block_is_refused_at_deploy(
+    sqlite_relayflow: Relayflow, branches: str, problem: str
+):
     path = sqlite_relayflow.home / "bad.yaml"
     path.write_text(
         "name: bad\ntrigger: {http: {path: bad}}\n"
-        "steps:\n  - name: fan\n    parallel: {a: [], b: [{name: x, uses: util.echo}]}\n"
+        f"steps:\n  - name: fan\n    parallel: {branches}\n"
     )
     result = sqlite_relayflow.cli("deploy", str(path), check=False)
     assert result.returncode != 0
-    assert "parallel branch 'a' has no steps" in result.stdout + result.stderr
+    assert problem in result.stdout + result.stderr
 
 
 SLOW_AND_FAST = """\
@@ -136,14 +146,3 @@ def test_a_resumed_block_finishes_only_the_branches_that_had_not_after_kill_9(
         assert receiver.counts["quick"] == 1 and receiver.counts["first"] == 1
         assert receiver.counts["wait"] in (1, 2)  # 2 when it was in flight at the kill
         assert run["steps"][0]["return_value"]["fast"]["body"]["key"] == "quick"
-
-
-def test_a_delay_inside_a_branch_is_refused_at_deploy(sqlite_relayflow: Relayflow):
-    path = sqlite_relayflow.home / "bad.yaml"
-    path.write_text(
-        "name: bad\ntrigger: {http: {path: bad}}\n"
-        "steps:\n  - name: fan\n    parallel: {a: [{name: later, delay: 5m}]}\n"
-    )
-    result = sqlite_relayflow.cli("deploy", str(path), check=False)
-    assert result.returncode != 0
-    assert "steps.later is a delay inside fan" in result.stdout + result.stderr
