@@ -4,6 +4,7 @@ a local JSON webhook receiver through Apprise URLs, from a real `relayflow up`."
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
@@ -161,3 +162,26 @@ def test_notify_send_reaches_email_and_webhooks_and_names_a_bad_url(
     assert bad["status"] == "failed"
     message = bad["steps"][0]["error"]["message"]
     assert "not an Apprise URL: nosuch://…" in message and "secret-token" not in message
+
+
+def test_a_mail_server_that_never_answers_holds_up_no_run(sqlite_relayflow: Relayflow):
+    rf = sqlite_relayflow
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        rf.deploy_text(
+            "orders",
+            flaky(
+                "orders",
+                "settings:\n  notify:\n    on: [failure, recovered]\n    every: 0s\n"
+                f"    to: ['mailto://127.0.0.1:{port}?from=a@example.com&to=b@example.com"
+                "&mode=insecure']\n",
+            ),
+        )
+        rf.start()
+        failed = [post(rf, "orders", {}) for _ in range(3)]
+        good = post(rf, "orders", {"order": {"id": 1}})
+        # Each run is recorded, finished, while the messages about them wait on the server.
+        assert [rf.wait_finished(r, timeout=15)["status"] for r in failed] == ["failed"] * 3
+        assert rf.wait_finished(good, timeout=15)["status"] == "succeeded"
