@@ -84,3 +84,10 @@ def test_a_home_or_key_file_others_can_read_is_named_with_its_fix(config) -> Non
     key.chmod(0o644)
     leaked = home_permissions(config)
     assert leaked.status == "fail" and f"chmod 600 {key}" in leaked.detail
+    key.chmod(0o600)
+    config.home.chmod(0o700)
+    database = config.home / "relayflow.db"  # e.g. made 0644 before relayflow made it 0600
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    shared = home_permissions(config)
+    assert shared.status == "fail" and f"chmod 600 {database}" in shared.detail

@@ -41,7 +41,7 @@ from relayflow.jsoncodec import dumps
 from relayflow.sdk import HttpResponse, LocalFiles, Received, slots
 from relayflow.steps.base import Accounts, StepServices
 from relayflow.store import deliveries, history
-from relayflow.store.control import control_batch
+from relayflow.store.control import control_batch, sleeping_run
 from relayflow.store.database import Database
 from relayflow.store.listener import Listener
 from relayflow.store.responses import find_answer, forget_answer, purge_old_answers
@@ -445,6 +445,23 @@ class Runtime:
     async def control(self, run_id: str, action: str) -> bool:
         """Resume a sleeping run now, or cancel a queued or sleeping one."""
         changed = await self.writer.write(control_batch(run_id, action))
+        if changed:
+            self.wake_workers()
+        return bool(changed)
+
+    async def control_link(self, run_id: str, step: str, action: str) -> bool:
+        """Resume or cancel a run through a delay's link: only while the run sleeps at
+        that step (the delay, or the code step whose pd.flow.delay put it to sleep)."""
+        sleeping = await asyncio.to_thread(sleeping_run, self.db, run_id)
+        if sleeping is None:
+            return False
+        workflow_id, version, resumes_at = sleeping
+        nodes = self.catalog.compiled(workflow_id, version).nodes
+        node = next((n for n in nodes if n.name == step), None)
+        # after a delay the run resumes at the next node; after pd.flow.rerun, at the same
+        if node is None or resumes_at not in (node.next, node.index):
+            return False
+        changed = await self.writer.write(control_batch(run_id, action, sleeping_at=resumes_at))
         if changed:
             self.wake_workers()
         return bool(changed)

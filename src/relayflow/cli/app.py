@@ -10,6 +10,7 @@ from typing import TypeVar
 import typer
 
 from relayflow.config import Config
+from relayflow.console import fail
 from relayflow.runtime import Runtime
 
 app = typer.Typer(
@@ -26,7 +27,10 @@ T = TypeVar("T")
 
 
 def _config(home: Path | None) -> Config:
-    return Config.load(home)
+    try:
+        return Config.load(home)
+    except ValueError as exc:  # a setting that cannot be read; the message names it
+        fail(str(exc))
 
 
 def _with_runtime(config: Config, work: Callable[[Runtime], Awaitable[T]]) -> T:

@@ -60,19 +60,24 @@ def database(config: Config) -> list[Check]:
 
 
 def home_permissions(config: Config) -> Check:
-    """The home and its key files must not be readable by other users of the machine."""
+    """The home, its key files and the SQLite database must not be readable by other
+    users of the machine."""
     problems = []
     mode = stat.S_IMODE(config.home.stat().st_mode)
     if mode & 0o077:
         problems.append(f"{config.home} is mode {mode:04o} (chmod 700 {config.home})")
-    for name in KEY_FILES:
-        path = config.home / name
+    private = [config.home / name for name in KEY_FILES]
+    if config.database_url.startswith("sqlite:///"):
+        database = config.database_url[len("sqlite:///") :]
+        private += [Path(database + suffix) for suffix in ("", "-wal", "-shm")]
+    for path in private:
         if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
             problems.append(
                 f"{path} is mode {stat.S_IMODE(path.stat().st_mode):04o} (chmod 600 {path})"
             )
     if not problems:
-        return Check("home permissions", "ok", f"{config.home} and its key files are private")
+        detail = f"{config.home}, its key files and database are private"
+        return Check("home permissions", "ok", detail)
     keys_open = any("chmod 600" in p for p in problems)
     return Check("home permissions", "fail" if keys_open else "warn", "; ".join(problems))
 

@@ -212,8 +212,9 @@ class Accounts(Protocol):
 
 
 class Links(Protocol):
-    def url(self, run_id: str, action: str) -> str:
-        """A signed link that resumes or cancels the run."""
+    def url(self, run_id: str, step: str, action: str, until: float) -> str:
+        """A signed link that resumes or cancels the run while it sleeps at `step`, valid
+        until `until` (plus a grace period)."""
         ...
 
 

@@ -20,6 +20,7 @@ from relayflow.model.settings import RetryPolicy
 from relayflow.redact import MASK, Redactor
 from relayflow.sdk import Duration, HttpResponse, StepError
 from relayflow.steps.base import Attempt, Check, Node, Program, StepKind, StepModel, check_value
+from relayflow.steps.delay import MAX_DELAY
 from relayflow.steps.outcome import StepOutcome, describe_error, is_retryable
 
 
@@ -98,8 +99,10 @@ class CodeKind(StepKind):
             )
         context = {**attempt.trigger_context(), "run": {"runs": attempt.number}}
         if services.links is not None:
-            context["resume_url"] = services.links.url(run.id, "resume")
-            context["cancel_url"] = services.links.url(run.id, "cancel")
+            # the code picks its delay (up to a year) after these are made
+            until = time.time() + MAX_DELAY
+            for action in ("resume", "cancel"):
+                context[f"{action}_url"] = services.links.url(run.id, node.name, action, until)
         result = await services.code.run(
             CodeRequest(
                 source=node.source or "",
