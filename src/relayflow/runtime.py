@@ -166,7 +166,7 @@ class Runtime:
             code=self.code,
             iterations=StoredIterations(self.db, self.writer),
         )
-        self.notifier = Notifier(self.config.notify_urls, self.config.public_url)
+        self.notifier = Notifier(self.config.notify_urls, self.config.public_url, self.db)
         self.notifier.start()
         self.runner = Runner(self.writer, self.owner, services, self.catalog, self.notifier)
         self._tasks.append(asyncio.create_task(self._refresh_catalog()))

@@ -184,3 +184,25 @@ def test_a_mail_server_that_never_answers_holds_up_no_run(sqlite_relayflow: Rela
         # Each run is recorded, finished, while the messages about them wait on the server.
         assert [rf.wait_finished(r, timeout=15)["status"] for r in failed] == ["failed"] * 3
         assert rf.wait_finished(good, timeout=15)["status"] == "succeeded"
+
+
+def test_recovery_is_told_after_a_restart(
+    sqlite_relayflow: Relayflow, outside: tuple[Mailbox, Receiver]
+):
+    _mailbox, receiver = outside
+    rf = sqlite_relayflow
+    hook = f"json://{receiver.url.split('://')[1]}/alerts"
+    rf.deploy_text(
+        "orders",
+        flaky("orders", f"settings:\n  notify: {{on: [failure, recovered], to: ['{hook}']}}\n"),
+    )
+    rf.start()
+    assert rf.wait_finished(post(rf, "orders", {}))["status"] == "failed"
+    wait_for(lambda: posted(receiver, "/alerts"), 1)
+    rf.stop_all()  # the new processes have not seen the failure: they ask the database
+    rf.start()
+    good = post(rf, "orders", {"order": {"id": 1}})
+    assert rf.wait_finished(good)["status"] == "succeeded"
+    recovered = wait_for(lambda: posted(receiver, "/alerts"), 2)[1]
+    assert recovered["title"] == "relayflow: orders recovered"
+    assert f"/runs/{good}" in recovered["message"]

@@ -5,7 +5,9 @@ queue; one background task sends it (Apprise, in a thread), so a slow or broken 
 server never delays a run or its checkpoints. Repeats are rate-limited per workflow: the
 first failure in a period is sent at once, later ones are counted and sent as one summary
 when the period ends. The state (the period, the count, whether a workflow is failing) is
-this process's: each worker process limits its own messages.
+this process's: each worker process limits its own messages. A process that has not seen
+a workflow fail (it started after the failures, or they ran in another worker) asks the
+database once, at that workflow's first success, whether the run before it failed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 
 from relayflow.model.settings import Notify
 from relayflow.sdk import send_notification
+from relayflow.store import history
+from relayflow.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,7 @@ QUEUE_LIMIT = 10_000  # notices waiting to be sent; beyond it they are counted, 
 
 @dataclass
 class Notice:
-    kind: str  # failure | recovered | summary
+    kind: str  # failure | recovered | summary | succeeded (a recovery if the run before failed)
     workflow: str
     version: int
     run_id: str
@@ -39,6 +43,7 @@ class Notice:
     step: str = ""
     error: str = ""
     count: int = 0  # summary: failures not sent one by one
+    workflow_id: str = ""
 
 
 @dataclass
@@ -55,14 +60,20 @@ class Notifier:
     """Sends failure and recovery messages for one process's runs, never blocking them."""
 
     def __init__(
-        self, default_urls: tuple[str, ...], public_url: str, send: Send = send_notification
+        self,
+        default_urls: tuple[str, ...],
+        public_url: str,
+        db: Database | None = None,
+        send: Send = send_notification,
     ) -> None:
         self.default_urls = list(default_urls)
+        self.db = db
         self.public_url = public_url.rstrip("/")
         self._send = send
         self._queue: asyncio.Queue[Notice] = asyncio.Queue(QUEUE_LIMIT)
         self._windows: dict[str, _Window] = {}
         self._failing: set[str] = set()
+        self._known: set[str] = set()  # workflows whose state (failing or not) is known here
         self._task: asyncio.Task | None = None
         self.dropped = 0
 
@@ -82,6 +93,7 @@ class Notifier:
 
     def failed(self, compiled: Any, run: Any, step: str, error: str) -> None:
         self._failing.add(compiled.name)
+        self._known.add(compiled.name)
         wanted = self._wanted(compiled, "failure")
         if wanted is not None:
             urls, every = wanted
@@ -89,13 +101,19 @@ class Notifier:
                              step, error))
 
     def succeeded(self, compiled: Any, run: Any) -> None:
-        if compiled.name not in self._failing:
+        name = compiled.name
+        if name not in self._failing and (name in self._known or self.db is None):
             return
-        self._failing.discard(compiled.name)
+        kind = "recovered" if name in self._failing else "succeeded"
+        self._failing.discard(name)
+        self._known.add(name)
         wanted = self._wanted(compiled, "recovered")
         if wanted is not None:
             urls, every = wanted
-            self._put(Notice("recovered", compiled.name, compiled.version, run.id, urls, every))
+            self._put(
+                Notice(kind, name, compiled.version, run.id, urls, every,
+                       workflow_id=compiled.workflow_id)
+            )
 
     def _wanted(self, compiled: Any, kind: str) -> tuple[list[str], float] | None:
         settings = compiled.workflow.settings.notify or _DEFAULT
@@ -115,12 +133,28 @@ class Notifier:
             notice = await self._queue.get()
             if notice.kind == "failure" and self._limited(notice):
                 continue
+            if notice.kind == "succeeded":
+                if not await self._recovered(notice):
+                    continue
+                notice.kind = "recovered"
             title, body = self.message(notice)
             kind = "success" if notice.kind == "recovered" else "failure"
             try:
                 await self._send(notice.urls, title, body, kind)
             except Exception as exc:  # noqa: BLE001 - a failed message must not stop the next
                 log.warning("notification for %s not sent: %s", notice.workflow, exc)
+
+    async def _recovered(self, notice: Notice) -> bool:
+        """Whether the run before this successful one failed (read off the run's path)."""
+        assert self.db is not None
+        try:
+            before = await asyncio.to_thread(
+                history.ended_before, self.db, notice.workflow_id, notice.run_id
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed read must not stop the next notice
+            log.warning("could not tell whether %s recovered: %s", notice.workflow, exc)
+            return False
+        return before == "failed"
 
     def _limited(self, notice: Notice) -> bool:
         """Whether `notice` is counted into its workflow's current period instead of sent."""
