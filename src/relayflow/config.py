@@ -82,6 +82,8 @@ class Config:
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     max_connections: int = 1000
+    # Apprise URLs told of every workflow's failed runs unless its settings.notify says else.
+    notify_urls: tuple[str, ...] = ()
 
     files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
 
@@ -121,6 +123,7 @@ class Config:
             header_timeout=_number("RELAYFLOW_HEADER_TIMEOUT", 10, float),
             body_timeout=_number("RELAYFLOW_BODY_TIMEOUT", 10, float),
             max_connections=_number("RELAYFLOW_MAX_CONNECTIONS", 1000, int),
+            notify_urls=tuple(os.environ.get("RELAYFLOW_NOTIFY_URLS", "").split()),
             files_roots=tuple(
                 Path(p).expanduser().resolve()
                 for p in os.environ.get("RELAYFLOW_FILES_ROOTS", "").split(os.pathsep)

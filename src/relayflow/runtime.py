@@ -29,7 +29,9 @@ from relayflow.config import Config
 from relayflow.datastores.store import DataStores
 from relayflow.engine.catalog import Catalog
 from relayflow.engine.code import PooledCode
+from relayflow.engine.iterations import StoredIterations
 from relayflow.engine.links import Links
+from relayflow.engine.notifications import Notifier
 from relayflow.engine.processes import ParentLink, WorkerProcesses
 from relayflow.engine.responses import Responses
 from relayflow.engine.runner import Runner
@@ -117,6 +119,7 @@ class Runtime:
         self.stores = DataStores(self.db, self.writer)
         self.http: aiohttp.ClientSession | None = None
         self.code: PooledCode | None = None
+        self.notifier: Notifier | None = None
         self._isolation: Isolation | None = None
         self.runner: Runner | None = None
         self.worker: Worker | None = None
@@ -165,8 +168,11 @@ class Runtime:
             links=Links(self.config),
             responses=self.responses,
             code=self.code,
+            iterations=StoredIterations(self.db, self.writer),
         )
-        self.runner = Runner(self.writer, self.owner, services, self.catalog)
+        self.notifier = Notifier(self.config.notify_urls, self.config.public_url, self.db)
+        self.notifier.start()
+        self.runner = Runner(self.writer, self.owner, services, self.catalog, self.notifier)
         self._tasks.append(asyncio.create_task(self._refresh_catalog()))
         if self.with_worker:
             await self.writer.write(release_dead_leases())
@@ -231,6 +237,8 @@ class Runtime:
             self.parent.close()
         if self.code is not None:
             await self.code.close()
+        if self.notifier is not None:
+            await self.notifier.close()
         close_accounts = getattr(self.accounts, "aclose", None)
         if close_accounts is not None:
             await close_accounts()  # sends uploads still waiting in batches, closes clients

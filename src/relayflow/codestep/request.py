@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_TIMEOUT = 30.0  # seconds; the workflow setting `code_timeout` overrides it
+DEFAULT_TIMEOUT = 30.0  # seconds; the engine passes the step's or workflow's `timeout`
 DEFAULT_MEMORY_MB = 512  # the workflow setting `code_memory_mb` overrides it
 # Processes and threads a sandboxed code-step process may have at once, itself included
 # (RLIMIT_NPROC): room for thread pools, not for a fork bomb.

@@ -12,15 +12,14 @@ where the run goes next and what commits together.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from relayflow import metrics
 from relayflow.engine.compiled import CompiledWorkflow
+from relayflow.engine.notifications import Notifier
 from relayflow.jsoncodec import dumps
-from relayflow.model.settings import RetryPolicy
 from relayflow.steps.base import Attempt, Node, StepServices, trigger_context
 from relayflow.steps.outcome import StepOutcome
 from relayflow.store import runs
@@ -36,14 +35,6 @@ class ErrorWorkflows(Protocol):
         ...
 
 
-def backoff_delay(policy: RetryPolicy, attempt: int) -> float:
-    """Seconds before retry number `attempt` (1-based): exponential with jitter, or fixed."""
-    if policy.backoff == "fixed":
-        return policy.initial
-    base = min(policy.max_delay, policy.initial * 2 ** (attempt - 1))
-    return random.uniform(base / 2, base)
-
-
 class Runner:
     """Runs claimed runs for one process (`owner` holds their leases)."""
 
@@ -53,8 +44,10 @@ class Runner:
         owner: str,
         services: StepServices,
         error_workflows: ErrorWorkflows | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.writer = writer
+        self.notifier = notifier
         self.owner = owner
         self.services = services
         self.error_workflows = error_workflows
@@ -72,6 +65,8 @@ class Runner:
         status = await self._execute(run, compiled, stop_after)
         if status not in ("queued", "sleeping") and self.services.responses is not None:
             self.services.responses.run_ended(run.id, compiled)
+        if status == "succeeded" and self.notifier is not None and not run.test:
+            self.notifier.succeeded(compiled, run)
         return status
 
     async def _execute(
@@ -102,7 +97,10 @@ class Runner:
             if outcome.status == "failed":
                 return await self._failed(run, compiled, node, outcome, attempt)
             if outcome.rerun is not None and not run.test:
-                return await self._rerun(run, node, outcome, attempt)
+                status = await self._rerun(run, node, outcome, attempt)
+                if status == "failed":
+                    self._notify_failed(run, compiled, node, (outcome.error or {})["message"])
+                return status
             steps[node.name] = {"$return_value": outcome.return_value, **(outcome.exports or {})}
             record = runs.checkpoint(_step_row(run.id, node, outcome, attempt))
             nxt = outcome.goto if outcome.goto is not None else node.next
@@ -148,7 +146,7 @@ class Runner:
         row = _step_row(run.id, node, outcome, attempt)
         policy = compiled.workflow.retry_policy(node.step)
         if not run.test and outcome.retryable and attempt <= policy.max:
-            when = time.time() + backoff_delay(policy, attempt)
+            when = time.time() + policy.delay(attempt)
             retry = runs.requeue(run.id, self.owner, node.index, when)
             await self._end(run, Batch([runs.checkpoint(row.marked("retrying")), retry]))
             return "queued"
@@ -161,7 +159,14 @@ class Runner:
         # The error workflow's run commits with the failure: one never exists without the other.
         statements += self._error_run(run, compiled, node, outcome, message)
         await self._end(run, Batch(statements, notify=True))
+        self._notify_failed(run, compiled, node, outcome.error["message"])
         return "failed"
+
+    def _notify_failed(
+        self, run: ClaimedRun, compiled: CompiledWorkflow, node: Node, error: str
+    ) -> None:
+        if self.notifier is not None and not run.test:
+            self.notifier.failed(compiled, run, node.name, error)
 
     def _error_run(
         self,

@@ -77,7 +77,10 @@ class Workflow(Model):
         """The step's own `retries:`, else the workflow's."""
         return getattr(step, "retries", None) or self.settings.retries
 
-    def step_timeout(self, step: Any) -> float:
-        """The step's own `timeout:`, else the workflow's (one attempt of one step)."""
+    def step_timeout(self, step: Any, legacy: float | None = None) -> float:
+        """The step's own `timeout:`, else `legacy` (a kind's older setting, if the file
+        sets it), else the workflow's: the limit of one attempt of one step of any kind."""
         own = getattr(step, "timeout", None)
-        return own if own is not None else self.settings.timeout
+        if own is not None:
+            return own
+        return legacy if legacy is not None else self.settings.timeout

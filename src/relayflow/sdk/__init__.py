@@ -23,6 +23,7 @@ from relayflow.sdk.apps import AccountField, App
 from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
+from relayflow.sdk.notify import send_notification
 from relayflow.sdk.polling import (
     LocalFiles,
     PollContext,
@@ -46,6 +47,7 @@ from relayflow.sdk.sources import (
 )
 
 __all__ = [
+    "send_notification",
     "AccountField",
     "Action",
     "ActionInputs",

@@ -2,7 +2,8 @@
 compiled and run (see steps/base.py for the interface).
 
 `Step` is the union of every kind's model: a step is the kind whose key it has (`uses`,
-`code` or `code_file`, `filter`, `if`, `switch`, `delay`, `end`), and exactly one.
+`code` or `code_file`, `filter`, `if`, `switch`, `delay`, `end`, `for_each`, `parallel`),
+and exactly one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from relayflow.steps.code import CodeKind
 from relayflow.steps.delay import DelayKind
 from relayflow.steps.end import EndKind
 from relayflow.steps.filter import FilterKind
+from relayflow.steps.loop import LoopKind
+from relayflow.steps.parallel import ParallelKind
 
 KINDS: tuple[StepKind, ...] = (
     ActionKind(),
@@ -27,6 +30,8 @@ KINDS: tuple[StepKind, ...] = (
     SwitchKind(),
     DelayKind(),
     EndKind(),
+    LoopKind(),
+    ParallelKind(),
 )
 BY_NAME = {kind.name: kind for kind in KINDS}
 _BY_MODEL = {kind.model: kind for kind in KINDS}

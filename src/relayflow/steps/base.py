@@ -66,6 +66,7 @@ class Node:
     source: str | None = None  # code steps
     branches: dict[str, int] = field(default_factory=dict)  # if/switch: label -> first node
     branch_steps: dict[str, list[str]] = field(default_factory=dict)  # join: label -> names
+    blocks: dict[str, list[Node]] = field(default_factory=dict)  # loop, parallel: own programs
 
     @property
     def key(self) -> str:
@@ -186,6 +187,11 @@ class Program(Protocol):
 
     def read_code(self, step: Any) -> str: ...
 
+    def block(self, steps: list[Any]) -> list[Node]:
+        """`steps` compiled as a program of their own (a loop's body, a parallel branch):
+        indices from 0, the last nodes' `next` one past the end."""
+        ...
+
     @property
     def size(self) -> int: ...
 
@@ -228,6 +234,22 @@ class CodeRunner(Protocol):
     async def node_modules_for(self, packages: list[str]) -> str | None: ...
 
 
+class Iterations(Protocol):
+    """Where loops and parallel blocks checkpoint their iterations (relayflow.engine)."""
+
+    def new(self, run_id: str, step_index: int, iteration: int) -> Any:
+        """A fresh iteration row (store.iterations.IterationRow), not yet saved."""
+        ...
+
+    async def recorded(self, run_id: str, step_index: int) -> list[Any]:
+        """The block's recorded iterations (store.iterations.IterationRow), in order."""
+        ...
+
+    async def save(self, row: Any) -> None:
+        """Commit one iteration's progress (returns once it is durable)."""
+        ...
+
+
 @dataclass
 class StepServices:
     """Everything outside the run that a step may use; one object for every kind."""
@@ -239,6 +261,7 @@ class StepServices:
     links: Links | None = None
     responses: Responses | None = None
     code: CodeRunner | None = None
+    iterations: Iterations | None = None
 
 
 @dataclass

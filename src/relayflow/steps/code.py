@@ -89,7 +89,7 @@ class CodeKind(StepKind):
             kind=self,
             step=step,
             inputs=compile_value(step.with_, f"steps.{step.name}.with"),
-            timeout=step.timeout or program.workflow.settings.code_timeout,
+            timeout=program.workflow.step_timeout(step, program.workflow.settings.code_timeout),
             source=step.code if step.code is not None else program.read_code(step),
         )
         return [program.add(node)]

@@ -201,6 +201,18 @@ def last_run(db: Database, workflow_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def ended_before(db: Database, workflow_id: str, run_id: str) -> str | None:
+    """How the newest finished live run of a workflow created before `run_id` ended
+    (succeeded, failed or exited), or None: whether `run_id`, which succeeded, recovered."""
+    row = db.fetchone(
+        "SELECT status FROM runs WHERE workflow_id = ? AND test = 0"
+        " AND created_at < (SELECT created_at FROM runs WHERE id = ?)"
+        " AND status IN ('succeeded', 'failed', 'exited') ORDER BY created_at DESC LIMIT 1",
+        (workflow_id, run_id),
+    )
+    return row[0] if row else None
+
+
 def runs_of_event(db: Database, event_id: str) -> list[dict[str, Any]]:
     """Every run of one event: the original and its replays, oldest first."""
     found = db.fetchdicts(

@@ -106,6 +106,23 @@ step_results = Table(
     Column("finished_at", Float, nullable=False),
 )
 
+# One row per iteration of a loop (or branch of a parallel block) of a run, rewritten as
+# its steps finish: the steps so far, where it goes on, and its result.
+iterations = Table(
+    "iterations",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("step_index", Integer, primary_key=True),
+    Column("iteration", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),  # running | succeeded | failed
+    Column("next_node", Integer, nullable=False),
+    Column("steps", Text, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+)
+
 schedule_ticks = Table(
     "schedule_ticks",
     metadata,

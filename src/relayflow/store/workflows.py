@@ -332,6 +332,7 @@ def delete_workflow(db: Database, workflow_id: str) -> None:
     with db.transaction(lock=DEPLOY_LOCK) as cur:
         for sql in (
             "DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workflow_id = ?)",
+            "DELETE FROM iterations WHERE run_id IN (SELECT id FROM runs WHERE workflow_id = ?)",
             "DELETE FROM runs WHERE workflow_id = ?",
             "DELETE FROM events WHERE workflow_id = ?",
             "DELETE FROM schedule_ticks WHERE workflow_id = ?",

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from relayflow.runtime import Runtime
 from relayflow.server.api.deps import runtime_of
-from relayflow.store import history
+from relayflow.store import history, iterations
 from relayflow.store.events import get_event
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
@@ -52,6 +52,32 @@ def run(run_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, f"no run {run_id}")
     return found
+
+
+@router.get(
+    "/runs/{run_id}/steps/{step}/iterations",
+    summary="A loop's iterations (or a parallel block's branches), a page at a time",
+)
+def step_iterations(
+    run_id: str,
+    step: str,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+    runtime: Runtime = Depends(runtime_of),
+) -> dict[str, Any]:
+    """Each iteration with its steps' results, in order; `total` counts those recorded."""
+    run_id = full_run_id(runtime, run_id)
+    version = iterations.run_version(runtime.db, run_id)
+    assert version is not None  # full_run_id found it
+    compiled = runtime.catalog.compiled(*version)
+    node = next((n for n in compiled.nodes if n.name == step and n.blocks), None)
+    if node is None:
+        blocks = [n.name for n in compiled.nodes if n.blocks] or ["none"]
+        raise HTTPException(
+            404, f"run {run_id} has no loop or parallel step {step!r}; it has: {', '.join(blocks)}"
+        )
+    total, rows = iterations.page(runtime.db, run_id, node.index, offset, limit)
+    return {"total": total, "offset": offset, "iterations": [r.shown() for r in rows]}
 
 
 @router.post("/runs/{run_id}/replay", summary="Run the same event again")

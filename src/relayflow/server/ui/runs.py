@@ -12,12 +12,15 @@ from relayflow.sdk import discover
 from relayflow.server.ui import queries
 from relayflow.server.ui.web import UI
 from relayflow.steps import ActionStep, walk
-from relayflow.store import history
+from relayflow.store import history, iterations
 from relayflow.store.workflows import list_workflows
 from relayflow.users.sessions import Session
 from relayflow.workflows import WorkflowError
 
 PAGE = 50
+
+
+ITERATION_PAGE = 20  # iterations of a loop shown at once in the inspector
 
 
 def secret_inputs(ui: UI, run: dict[str, Any]) -> dict[str, set[str]]:
@@ -114,6 +117,16 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         secrets = secret_inputs(ui, run)
         for step in run["steps"]:
             step["inputs"] = mask(step["inputs"], secrets.get(step["step_name"], set()))
+            offset = request.query_params.get(f"iterations.{step['step_index']}", "0")
+            offset = max(0, int(offset)) if offset.isdigit() else 0
+            total, rows = iterations.page(db, run_id, step["step_index"], offset, ITERATION_PAGE)
+            if total:  # a loop or parallel block: its iterations, a page at a time
+                step["iterations"] = {
+                    "total": total,
+                    "offset": offset,
+                    "rows": [r.shown() for r in rows],
+                    "page": ITERATION_PAGE,
+                }
         others = [r for r in queries.runs_of_event(db, run["event_id"]) if r["id"] != run_id]
         return ui.render(
             request,

@@ -14,6 +14,8 @@ window.relayflow.builderParts.library = function (B) {
     { kind: "switch", title: "Switch", description: "Pick steps by a value", app: "flow control" },
     { kind: "delay", title: "Delay", description: "Wait (durably) before the next step, up to a year", app: "flow control" },
     { kind: "end", title: "End workflow", description: "Stop the run here", app: "flow control" },
+    { kind: "for_each", title: "Loop (for each)", description: "Run steps once per item of a list, checkpointed per iteration", app: "flow control" },
+    { kind: "parallel", title: "Parallel branches", description: "Run branches of steps at once and wait for all", app: "flow control" },
   ];
 
   const library = $("library");

@@ -7,7 +7,7 @@ window.relayflow.builderParts.steps = function (B) {
   const { el, busy, codeEditor } = window.relayflow;
   const $ = (id) => document.getElementById(id);
 
-  const KINDS = ["uses", "code", "code_file", "filter", "if", "switch", "delay", "end"];
+  const KINDS = ["uses", "code", "code_file", "filter", "if", "switch", "delay", "end", "for_each", "parallel"];
   const kindOf = (step) => KINDS.find((k) => step[k] !== undefined && step[k] !== null) || "uses";
 
   function renderSteps(focusIndex) {
@@ -35,7 +35,7 @@ window.relayflow.builderParts.steps = function (B) {
     const kind = kindOf(step);
     if (kind === "uses") return B.actions[step.uses] ? B.actions[step.uses].title : step.uses;
     const language = step.runtime === "nodejs" ? "Node.js" : "Python";
-    return { code: `${language} code`, code_file: `${language} code (file)`, filter: "Filter", if: "If / else", switch: "Switch", delay: "Delay", end: "End workflow" }[kind];
+    return { code: `${language} code`, code_file: `${language} code (file)`, filter: "Filter", if: "If / else", switch: "Switch", delay: "Delay", end: "End workflow", for_each: "Loop (for each)", parallel: "Parallel branches" }[kind];
   }
 
   // A button or text that names the step, kept in step with renames (builder-arrange.js).
@@ -185,6 +185,17 @@ window.relayflow.builderParts.steps = function (B) {
         ...jsonField(step, "else", "Steps otherwise (JSON list of steps, optional)", id, "Leave empty to continue after the block."),
       ];
     }
+    if (kind === "for_each") {
+      return [
+        ...textField(step, "for_each", "For each item of", id, "A list, e.g. {{ steps.trigger.event.body.line_items }}; at most 10,000 items", { required: true }),
+        ...textField(step, "as", "Each item is called", id, "Steps inside use it as {{ item.title }}; loop.index counts from 0"),
+        ...textField(step, "concurrency", "Iterations at once", id, "1 (the default) runs them in order", { json: true }),
+        ...jsonField(step, "steps", "Steps of each iteration (JSON list of steps)", id, 'e.g. [{"name": "each_event", "uses": "util.echo", "with": {"value": "{{ item }}"}}]'),
+      ];
+    }
+    if (kind === "parallel") {
+      return [...jsonField(step, "parallel", "Branches (JSON: name → list of steps)", id, 'e.g. {"profile": [{"name": "upsert", "uses": "util.echo"}], "notify": [{"name": "tell", "uses": "util.echo"}]}')];
+    }
     if (kind === "switch") {
       return [
         ...textField(step, "switch", "Value", id, "An expression whose value picks the case", { required: true }),
@@ -203,7 +214,9 @@ window.relayflow.builderParts.steps = function (B) {
         walk(s.then);
         walk(s.else);
         walk(s.default);
+        walk(s.steps);
         for (const list of Object.values(s.cases || {})) walk(list);
+        for (const list of Object.values(s.parallel || {})) walk(list);
       }
     };
     walk(B.wf.steps);
@@ -213,6 +226,8 @@ window.relayflow.builderParts.steps = function (B) {
     for (let n = 2; taken.has(candidate); n++) candidate = `${clean}_${n}`;
     return candidate;
   }
+
+  const echo = (name, value) => ({ name, uses: "util.echo", with: { value } });
 
   function newStep(choice) {
     if (choice.key) {
@@ -238,6 +253,10 @@ window.relayflow.builderParts.steps = function (B) {
         return { name, switch: "{{ steps.trigger.event.body.plan }}", cases: { pro: [] } };
       case "delay":
         return { name, delay: "5m" };
+      case "for_each":
+        return { name, for_each: "{{ steps.trigger.event.body.items }}", as: "item", steps: [echo(uniqueStepName("each_item"), "{{ item }}")] };
+      case "parallel":
+        return { name, parallel: { first: [echo(uniqueStepName("first"), "first")], second: [echo(uniqueStepName("second"), "second")] } };
       default:
         return { name, end: "done" };
     }
