@@ -14,8 +14,11 @@ def default_home() -> Path:
     return Path(os.environ.get("RELAYFLOW_HOME") or Path.home() / ".relayflow")
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in ("1", "true", "yes", "on")
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Config:
     code_max_processes: int = 256  # per code-step process, threads included
 
     files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
+    metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
+    api_docs: bool = True  # /docs, /redoc and /openapi.json
 
     @property
     def private_paths(self) -> list[Path]:
@@ -69,6 +74,8 @@ class Config:
                 for p in os.environ.get("RELAYFLOW_FILES_ROOTS", "").split(os.pathsep)
                 if p.strip()
             ),
+            metrics_token=os.environ.get("RELAYFLOW_METRICS_TOKEN", "").strip() or None,
+            api_docs=_flag("RELAYFLOW_API_DOCS", default=True),
         )
 
     @property

@@ -41,8 +41,10 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         token = runtime.config.api_token_file
         console.print(f"[bold green]relayflow[/] is running on http://{host}:{port}")
         console.print(f"  webhooks  http://{host}:{port}/hooks/<path>")
-        console.print(f"  API       http://{host}:{port}/api/v1  (docs at /docs; token in {token})")
-        console.print(f"  metrics   http://{host}:{port}/metrics")
+        docs = "docs at /docs" if runtime.config.api_docs else "docs off"
+        console.print(f"  API       http://{host}:{port}/api/v1  ({docs}; token in {token})")
+        guarded = "  (bearer token required)" if runtime.config.metrics_token else ""
+        console.print(f"  metrics   http://{host}:{port}/metrics{guarded}")
         console.print(f"  web UI    http://{host}:{port}/")
         from relayflow.users import first_run_message
 
