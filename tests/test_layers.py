@@ -14,7 +14,17 @@ from conftest import ROOT
 LAYERS = [
     (
         "leaves",
-        ["ids", "jsoncodec", "redact", "metrics", "expressions", "config", "console", "codestep"],
+        [
+            "ids",
+            "jsoncodec",
+            "redact",
+            "metrics",
+            "expressions",
+            "config",
+            "console",
+            "egress",
+            "codestep",
+        ],
     ),
     ("SDK", ["sdk"]),
     ("apps", ["apps"]),

@@ -36,6 +36,7 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
 
     if not os.environ.get("RELAYFLOW_PUBLIC_URL"):
         runtime.config.public_url = f"http://{host}:{port}"
+    runtime.config.listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     web = create_asgi(runtime)
     if banner:
         token = runtime.config.api_token_file

@@ -25,6 +25,7 @@ from typing import Any
 
 from relayflow.codestep.process import (
     CodeProcess,
+    SocketGuard,
     WorkerGone,
     WorkerStartError,
     default_python,
@@ -62,6 +63,7 @@ class CodePool:
         isolation: Isolation | None = None,
         allow_unisolated: bool = False,
         max_processes: int = DEFAULT_MAX_PROCESSES,
+        socket_guard: SocketGuard | None = None,
     ) -> None:
         self.size = max(0, size)
         self.data_stores = data_stores
@@ -75,6 +77,7 @@ class CodePool:
         self.isolation = isolation  # None: found at start (sandbox.detect)
         self.allow_unisolated = allow_unisolated
         self.max_processes = max_processes  # per sandboxed process, threads included
+        self.socket_guard = socket_guard  # loaded in every process before its first step
         self._spares: list[CodeProcess] = []
         self._idle: dict[Key, list[CodeProcess]] = {}
         self._workers: set[CodeProcess] = set()
@@ -201,7 +204,9 @@ class CodePool:
 
     def _process(self, python: str, memory_mb: int, key: Key) -> CodeProcess:
         sandbox = self.isolation.sandbox if self.isolation is not None else None
-        return CodeProcess(python, memory_mb, key, sandbox, self.max_processes)
+        return CodeProcess(
+            python, memory_mb, key, sandbox, self.max_processes, socket_guard=self.socket_guard
+        )
 
     def _longest_idle(self) -> CodeProcess | None:
         candidates = [w for ws in self._idle.values() for w in ws] or list(self._spares)

@@ -23,6 +23,7 @@ from relayflow.sdk.apps import AccountField, App
 from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
+from relayflow.sdk.http import EgressRefused, http_transport, sync_http_transport
 from relayflow.sdk.polling import (
     LocalFiles,
     PollContext,
@@ -46,6 +47,8 @@ from relayflow.sdk.sources import (
 )
 
 __all__ = [
+    "http_transport",
+    "sync_http_transport",
     "AccountField",
     "Action",
     "ActionInputs",
@@ -55,6 +58,7 @@ __all__ = [
     "Emitted",
     "DataStoreError",
     "Duration",
+    "EgressRefused",
     "HttpResponse",
     "LocalFiles",
     "PollContext",
