@@ -10,6 +10,7 @@ from typing import TypeVar
 import typer
 
 from relayflow.config import Config
+from relayflow.console import fail
 from relayflow.runtime import Runtime
 
 app = typer.Typer(
@@ -26,7 +27,15 @@ T = TypeVar("T")
 
 
 def _config(home: Path | None) -> Config:
-    return Config.load(home)
+    """The settings, with the egress rules checked (a rule that does not parse stops here)."""
+    from relayflow.egress import EgressPolicy
+
+    config = Config.load(home)
+    try:
+        EgressPolicy.from_env(config.listen)
+    except ValueError as exc:
+        fail(str(exc))
+    return config
 
 
 def _with_runtime(config: Config, work: Callable[[Runtime], Awaitable[T]]) -> T:
