@@ -33,7 +33,7 @@ LAYERS = [
     ("model", ["model.workflow", "model.loader"]),
     ("store", ["store"]),
     ("engine", ["engine"]),
-    ("services", ["workflows", "accounts", "datastores", "users", "triggers"]),
+    ("services", ["workflows", "accounts", "datastores", "users", "triggers", "audit"]),
     ("process", ["runtime"]),
     ("interfaces", ["server", "cli", "sandbox"]),
 ]

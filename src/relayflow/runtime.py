@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from relayflow import egress, metrics
+from relayflow import audit, egress, metrics
 from relayflow.accounts.resolver import AccountResolver
 from relayflow.codestep import CodePool, Isolation, detect
 from relayflow.config import Config
@@ -417,6 +417,15 @@ class Runtime:
         )
         await self.writer.write(Batch(new.statements(), notify=True))
         self.wake_workers()
+        await asyncio.to_thread(
+            audit.record,
+            self.db,
+            "run.replay",
+            run_id,
+            workflow=row.name,
+            version=version,
+            new_run=new.run_id,
+        )
         return new
 
     @property

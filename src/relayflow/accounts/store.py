@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from relayflow import audit
 from relayflow.accounts.crypto import SecretKeyError, Vault
 from relayflow.config import Config
 from relayflow.sdk import AccountField, App, discover
@@ -267,11 +268,14 @@ class AccountStore:
     def _save(self, new: _NewAccount) -> Account:
         sealed = self.vault.seal(new.secret)
         rows.save_account(self.db, new.name, new.app.key, new.public, sealed, exists=new.exists)
+        action = "account.replace" if new.exists else "account.add"
+        audit.record(self.db, action, new.name, app=new.app.key, fields=sorted(new.public))
         return self.describe(new.name)
 
     def remove(self, name: str) -> Account:
         found = self.describe(name)
         rows.delete_account(self.db, name)
+        audit.record(self.db, "account.remove", name, app=found.app)
         return found
 
     def rename(self, name: str, new_name: str) -> Account:
@@ -283,6 +287,7 @@ class AccountStore:
                 status=409,
             )
         rows.rename_account(self.db, name, new_name)
+        audit.record(self.db, "account.rename", name, to=new_name)
         return self.describe(new_name)
 
 

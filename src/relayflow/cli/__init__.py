@@ -4,7 +4,7 @@ Every command takes `--home DIR` and works on that installation's database direc
 `deploy`, `runs` and `inspect` work whether or not `relayflow up` is running.
 """
 
-from relayflow.cli import doctor, processes, runs, sources, workflows  # noqa: F401 - register
+from relayflow.cli import audit, doctor, processes, runs, sources, workflows  # noqa: F401 - register
 from relayflow.cli.app import app
 
 
@@ -28,6 +28,11 @@ _mount_groups()
 
 def main() -> None:
     import logging
+
+    from relayflow import audit as audit_log
+
+    # Changes made from here (and by `up` itself, e.g. --demo) are the shell user's.
+    audit_log.set_actor(audit_log.command_line_actor())
 
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

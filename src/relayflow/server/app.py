@@ -18,7 +18,7 @@ from relayflow import metrics
 from relayflow.accounts.store import AccountStore
 from relayflow.runtime import Runtime
 from relayflow.server.api import ROUTERS, add_error_handlers
-from relayflow.server.auth import load_or_create_token, require_token
+from relayflow.server.auth import audit_actor, load_or_create_token, require_token
 from relayflow.server.hooks import make_hook_endpoint
 from relayflow.server.ui import make_ui
 from relayflow.store import history
@@ -77,7 +77,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.account_store = AccountStore(runtime.db, runtime.config)
     app.state.users = UserStore(runtime.db)
     add_error_handlers(app)
-    signed_in = [Depends(require_token(token, runtime.db))]
+    signed_in = [Depends(require_token(token, runtime.db)), Depends(audit_actor)]
     for router in ROUTERS:
         app.include_router(router, dependencies=signed_in)
 
@@ -99,7 +99,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         merged = metrics.Merged(await runtime.worker_metrics())
         return Response(generate_latest(merged), media_type="text/plain; version=0.0.4")
 
-    app.include_router(make_ui(runtime))  # the web UI at /, /workflows, /runs, …
+    # the web UI at /, /workflows, /runs, …
+    app.include_router(make_ui(runtime), dependencies=[Depends(audit_actor)])
 
     return app
 

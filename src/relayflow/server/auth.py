@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request
 
+from relayflow import audit
 from relayflow.store.database import Database
 
 
@@ -62,3 +63,18 @@ def require_token(expected: str, db: Database | None = None):
         )
 
     return check
+
+
+async def audit_actor(request: Request) -> None:
+    """A dependency: changes this request makes are recorded as its user's, or the API
+    token's (async, so the actor it sets is seen by the endpoint and what it calls)."""
+
+    def who() -> str:
+        user = getattr(request.state, "user", None)
+        if user:
+            return f"user {user}"
+        if request.headers.get("authorization"):
+            return "API token"
+        return "web (not signed in)"
+
+    audit.set_actor(who)

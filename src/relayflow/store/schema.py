@@ -242,3 +242,17 @@ poll_seen = Table(
     Column("seen_at", Float, nullable=False),
     Index("ix_poll_seen_workflow", "workflow_id", "seen_at"),
 )
+
+
+# The audit log (relayflow.audit): every change, who made it and when, newest last.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(32), primary_key=True),  # relayflow.ids: sorts by time
+    Column("at", Float, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("details", Text, nullable=False),  # JSON object
+    Index("ix_audit_log_at", "at"),
+)

@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 
+from relayflow import audit
 from relayflow.store import users as rows
 from relayflow.store.database import Database
 from relayflow.store.users import UserRow as User
@@ -48,7 +49,9 @@ class UserStore:
             raise UserError(
                 f"there is already a user {name!r}; `relayflow users password` changes it"
             )
-        return rows.insert_user(self.db, name, hash_password(password))
+        user = rows.insert_user(self.db, name, hash_password(password))
+        audit.record(self.db, "user.add", name)
+        return user
 
     def set_password(self, name: str, password: str) -> None:
         """Change a password and sign the user out everywhere."""
@@ -59,6 +62,7 @@ class UserStore:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         rows.change_password(self.db, name, hash_password(password))
+        audit.record(self.db, "user.password", name)
 
     def remove(self, name: str) -> None:
         """Remove a user and end their sessions; the last user cannot be removed."""
@@ -69,6 +73,7 @@ class UserStore:
                 f"{name!r} is the only user; add another before removing it, or nobody can sign in"
             )
         rows.delete_user(self.db, name)
+        audit.record(self.db, "user.remove", name)
 
     def verify(self, name: str, password: str) -> User | None:
         found = rows.password_hash(self.db, name)
@@ -126,6 +131,7 @@ class UserStore:
         user = rows.create_first_user(self.db, _digest(token), name, hash_password(password))
         if user is None:
             raise SetupLinkUsed(SETUP_USED)
+        audit.record(self.db, "user.add", name, through="the setup link")
         return user
 
 

@@ -124,6 +124,7 @@ class UI:
         if session is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise HTTPException(303, "sign in first", headers={"Location": _login_url(target)})
+        request.state.user = session.user  # who the audit log names
         return session
 
     def signed_in_json(self, request: Request) -> Session:
@@ -138,6 +139,7 @@ class UI:
             request.headers.get(CSRF_HEADER)
         ):
             raise HTTPException(403, "send the session's CSRF token as X-Relayflow-CSRF")
+        request.state.user = session.user
         return session
 
     @staticmethod
