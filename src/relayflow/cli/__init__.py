@@ -15,10 +15,12 @@ def _mount_groups() -> None:
     from relayflow.datastores.cli import app as stores_app
     from relayflow.sandbox.cli import app as sandbox_app
     from relayflow.users.cli import app as users_app
+    from relayflow.users.cli import tokens_app
 
     app.add_typer(accounts_app, name="accounts", rich_help_panel="Accounts, data and people")
     app.add_typer(stores_app, name="stores", rich_help_panel="Accounts, data and people")
     app.add_typer(users_app, name="users", rich_help_panel="Accounts, data and people")
+    app.add_typer(tokens_app, name="tokens", rich_help_panel="Accounts, data and people")
     app.add_typer(imports_app, name="import", rich_help_panel="Accounts, data and people")
     app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Run relayflow")
 

@@ -156,6 +156,7 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("role", String(10), nullable=False, server_default="owner"),  # relayflow.users.roles
 )
 
 sessions = Table(
@@ -255,4 +256,20 @@ audit_log = Table(
     Column("target", String(300), nullable=False),
     Column("details", Text, nullable=False),  # JSON object
     Index("ix_audit_log_at", "at"),
+)
+
+
+# API tokens beside the installation's own (relayflow.users.tokens): per user, with a role,
+# stored as the SHA-256 of the token; a revoked token keeps its row (revoked_at).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("user_name", String(100), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+    UniqueConstraint("digest", name="uq_api_tokens_digest"),
 )

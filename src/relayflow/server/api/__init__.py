@@ -15,6 +15,7 @@ from relayflow.server.api import (
     library,
     runs,
     stores,
+    tokens,
     users,
     workflows,
 )
@@ -30,6 +31,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     stores.router,
     users.router,
     audit.router,
+    tokens.router,
 )
 
 __all__ = ["ROUTERS", "add_error_handlers", "workflow_summary"]

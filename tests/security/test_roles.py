@@ -1,0 +1,85 @@
+"""Roles on users and API tokens: a viewer reads, an editor changes workflows but not
+accounts or users, an owner does everything; tokens are created, capped by their user's
+role, and stop working when revoked."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+WORKFLOW = """
+name: roles-wf
+trigger: {http: {path: roles-wf}}
+steps:
+  - name: gate
+    filter:
+      continue_if: "{{ steps.trigger.event.method == 'POST' }}"
+"""
+YAML = {"content-type": "text/yaml"}
+
+
+def bearer(rf, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"{rf.url}/api/v1", headers={"authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def test_roles_limit_what_tokens_and_sessions_may_change(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.start()
+    with rf.api() as owner:  # the installation's own token is an owner's
+        for name, role in (("vera", "viewer"), ("ed", "editor")):
+            body = {"name": name, "password": "long-enough-pass", "role": role}
+            assert owner.post("/users", json=body).status_code == 201
+        viewer = owner.post("/tokens", json={"user": "vera", "label": "grafana"}).json()
+        editor = owner.post("/tokens", json={"user": "ed"}).json()
+        too_high = owner.post("/tokens", json={"user": "vera", "role": "owner"})
+    assert viewer["role"] == "viewer" and viewer["token"].startswith("rft_")
+    assert too_high.status_code == 422 and "vera is a viewer" in too_high.json()["detail"]
+
+    account = {"app": "stripe", "name": "st", "fields": {"webhook_secret": "whsec_x"}}
+    with bearer(rf, viewer["token"]) as api:
+        assert api.get("/workflows").status_code == 200
+        refused = api.post("/workflows", content=WORKFLOW, headers=YAML)
+        own = api.post("/tokens", json={"label": "mine"})
+    assert refused.status_code == 403
+    assert "needs the editor role; this is a viewer's" in refused.json()["detail"]
+    assert own.status_code == 201 and own.json()["user"] == "vera"
+
+    with bearer(rf, editor["token"]) as api:
+        assert api.post("/workflows", content=WORKFLOW, headers=YAML).status_code == 200
+        assert api.post("/workflows/roles-wf/pause").status_code == 200
+        no_account = api.post("/accounts", json={**account, "test": False})
+        no_user = api.post("/users", json={"name": "x", "password": "long-enough-pass"})
+        others = api.post("/tokens", json={"user": "vera"})
+        listed = api.get("/tokens").json()
+    assert no_account.status_code == 403 and "needs the owner role" in no_account.text
+    assert no_user.status_code == 403
+    assert others.status_code == 403
+    assert [t["user"] for t in listed] == ["ed"]  # an editor sees only their own tokens
+
+    # Demoting a user caps their tokens at once; revoking one ends it.
+    with rf.api() as owner:
+        assert owner.post("/users/ed/role", json={"role": "viewer"}).status_code == 200
+    with bearer(rf, editor["token"]) as api:
+        assert api.post("/workflows/roles-wf/activate").status_code == 403
+    revoked = json.loads(rf.cli("tokens", "list", "vera", "--json").stdout)
+    assert {t["label"] for t in revoked} == {"grafana", "mine"}
+    rf.cli("tokens", "revoke", viewer["id"])
+    with bearer(rf, viewer["token"]) as api:
+        assert api.get("/workflows").status_code == 401
+
+    # A viewer's web UI session reads pages but cannot change anything through the API.
+    with httpx.Client(base_url=rf.url, follow_redirects=False) as web:
+        signed = web.post("/login", data={"username": "vera", "password": "long-enough-pass"})
+        assert signed.status_code == 303
+        page = web.get("/workflows")
+        assert page.status_code == 200
+        csrf = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        paused = web.post("/api/v1/workflows/roles-wf/pause", headers={"X-Relayflow-CSRF": csrf})
+    assert paused.status_code == 403
+
+    with rf.api() as owner:
+        actions = [(e["action"], e["target"]) for e in owner.get("/audit").json()]
+    assert ("token.revoke", "vera") in actions and ("user.role", "ed") in actions
