@@ -43,6 +43,7 @@ class Config:
     files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
     metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     api_docs: bool = True  # /docs, /redoc and /openapi.json
+    mask_for_viewers: bool = False  # viewers see runs without event payloads or step data
     listen: str | None = None  # host:port the server listens on (steps may not connect to it)
 
     @property
@@ -78,6 +79,7 @@ class Config:
             metrics_token=os.environ.get("RELAYFLOW_METRICS_TOKEN", "").strip() or None,
             api_docs=_flag("RELAYFLOW_API_DOCS", default=True),
             listen=os.environ.get("RELAYFLOW_LISTEN") or None,
+            mask_for_viewers=_flag("RELAYFLOW_MASK_FOR_VIEWERS"),
         )
 
     @property

@@ -83,3 +83,33 @@ def test_roles_limit_what_tokens_and_sessions_may_change(sqlite_relayflow):
     with rf.api() as owner:
         actions = [(e["action"], e["target"]) for e in owner.get("/audit").json()]
     assert ("token.revoke", "vera") in actions and ("user.role", "ed") in actions
+
+
+def test_viewers_see_no_payloads_when_the_operator_hides_them(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.env["RELAYFLOW_MASK_FOR_VIEWERS"] = "1"
+    rf.start()
+    with rf.api() as owner:
+        assert owner.post("/workflows", content=WORKFLOW, headers=YAML).status_code == 200
+        body = {"name": "vera", "password": "long-enough-pass", "role": "viewer"}
+        assert owner.post("/users", json=body).status_code == 201
+        token = owner.post("/tokens", json={"user": "vera"}).json()["token"]
+    sent = httpx.post(f"{rf.url}/hooks/roles-wf", json={"email": "private@example.com"})
+    run = rf.wait_finished(sent.json()["run_id"])
+    assert "private@example.com" in json.dumps(run)  # the owner sees it all
+
+    with bearer(rf, token) as api:
+        shown = api.get(f"/runs/{run['id']}").json()
+        event = api.get(f"/events/{run['event_id']}").json()
+        search = api.get("/runs", params={"q": "private"})
+        listed = api.get("/runs").json()
+    assert shown["status"] == "succeeded" and shown["steps"][0]["step_name"] == "gate"
+    assert "private@example.com" not in json.dumps(shown) + json.dumps(event)
+    assert "RELAYFLOW_MASK_FOR_VIEWERS" in shown["event"]
+    assert search.status_code == 403
+    assert [r["id"] for r in listed] == [run["id"]]
+
+    with httpx.Client(base_url=rf.url) as web:
+        web.post("/login", data={"username": "vera", "password": "long-enough-pass"})
+        page = web.get(f"/runs/{run['id']}").text
+    assert "hidden from viewers" in page and "private@example.com" not in page
