@@ -19,8 +19,8 @@ steps:
 """
 
 
-def test_every_change_is_recorded_with_who_made_it(sqlite_relayflow):
-    rf = sqlite_relayflow
+def test_every_change_is_recorded_with_who_made_it(relayflow):
+    rf = relayflow
     rf.env["RELAYFLOW_ADMIN_PASSWORD"] = "correct-horse-battery"
     started = time.time()
     rf.start()

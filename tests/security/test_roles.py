@@ -25,8 +25,8 @@ def bearer(rf, token: str) -> httpx.Client:
     )
 
 
-def test_roles_limit_what_tokens_and_sessions_may_change(sqlite_relayflow):
-    rf = sqlite_relayflow
+def test_roles_limit_what_tokens_and_sessions_may_change(relayflow):
+    rf = relayflow
     rf.start()
     with rf.api() as owner:  # the installation's own token is an owner's
         for name, role in (("vera", "viewer"), ("ed", "editor")):
