@@ -113,3 +113,26 @@ def test_viewers_see_no_payloads_when_the_operator_hides_them(sqlite_relayflow):
         web.post("/login", data={"username": "vera", "password": "long-enough-pass"})
         page = web.get(f"/runs/{run['id']}").text
     assert "hidden from viewers" in page and "private@example.com" not in page
+
+
+def test_the_tokens_page_creates_shows_once_and_revokes(sqlite_relayflow):
+    rf = sqlite_relayflow
+    rf.start()
+    with rf.api() as owner:
+        body = {"name": "vera", "password": "long-enough-pass", "role": "viewer"}
+        assert owner.post("/users", json=body).status_code == 201
+    with httpx.Client(base_url=rf.url, follow_redirects=True) as web:
+        web.post("/login", data={"username": "vera", "password": "long-enough-pass"})
+        page = web.get("/tokens").text
+        csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        assert '<option value="editor">' not in page  # a viewer's tokens are viewers'
+        created = web.post("/tokens", data={"csrf": csrf, "label": "grafana", "role": "viewer"})
+        secret = created.text.split('<pre class="token-secret"><code>', 1)[1].split("<", 1)[0]
+        assert secret.startswith("rft_") and secret not in web.get("/tokens").text
+        with bearer(rf, secret) as api:
+            assert api.get("/workflows").status_code == 200
+        (token,) = json.loads(rf.cli("tokens", "list", "--json").stdout)
+        revoked = web.post(f"/tokens/{token['id']}/revoke", data={"csrf": csrf})
+        assert revoked.status_code == 200 and "Revoke" not in revoked.text.split("<tbody>")[1]
+    with bearer(rf, secret) as api:
+        assert api.get("/workflows").status_code == 401
