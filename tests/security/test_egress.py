@@ -5,16 +5,15 @@ on every redirect, with a step error that names the rule; the rest of loopback s
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from conftest import Relayflow
+
+from .web import Web
 
 FETCH = """
 name: fetch
@@ -39,39 +38,6 @@ steps:
               return r.read().decode()
 settings: {retries: {max: 0}}
 """
-
-
-class Web:
-    """An HTTP server on 127.0.0.1: `/redirect?to=URL` answers 302 to URL, anything else 200."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                url = urlparse(self.path)
-                if url.path == "/redirect":
-                    self.send_response(302)
-                    self.send_header("location", parse_qs(url.query)["to"][0])
-                    self.send_header("content-length", "0")
-                    self.end_headers()
-                    return
-                payload = b'{"reached": true}'
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -75,3 +75,37 @@ def test_a_rule_that_does_not_parse_stops_relayflow_at_start(sqlite_relayflow):
     assert refused.returncode == 1
     said = " ".join(refused.stderr.split())
     assert "RELAYFLOW_EGRESS_DENY: 'not a host!' is not a CIDR, an address or a host name" in said
+
+
+def test_httpx_transports_check_each_connection_after_resolving(monkeypatch):
+    """The transports SDK clients use (polling sources, Google sign-in, CleverTap)."""
+    import asyncio
+
+    import httpx
+
+    from relayflow.egress import async_transport, sync_transport
+
+    from .web import Web
+
+    allowed, denied = Web(), Web()
+    try:
+        rules = policy(monkeypatch, deny=f"127.0.0.1:{denied.port}")
+        with httpx.Client(transport=sync_transport(rules)) as client:
+            assert client.get(f"http://localhost:{allowed.port}/x").json() == {"reached": True}
+            resolved = f"localhost \\(127.0.0.1\\) port {denied.port}"
+            with pytest.raises(EgressRefused, match=resolved):
+                client.get(f"http://localhost:{denied.port}/x")
+            redirect = f"{allowed.url}/redirect?to={denied.url}/x"
+            with pytest.raises(EgressRefused, match=f"127.0.0.1:{denied.port}"):
+                client.get(redirect, follow_redirects=True)
+
+        async def fetch(url: str) -> int:
+            async with httpx.AsyncClient(transport=async_transport(rules)) as client:
+                return (await client.get(url)).status_code
+
+        assert asyncio.run(fetch(f"{allowed.url}/x")) == 200
+        with pytest.raises(EgressRefused, match="169.254.0.0/16"):
+            asyncio.run(fetch("http://169.254.169.254/latest/meta-data"))
+    finally:
+        allowed.close()
+        denied.close()
