@@ -198,8 +198,8 @@ class EgressPolicy:
 
     def describe(self) -> str:
         deny = ", ".join(r.text for r in self.deny)
-        allow = ", ".join(r.text for r in self.allow) or "nothing more"
-        return f"denied: {deny}; allowed: private, loopback and public addresses, and {allow}"
+        allow = ", ".join(r.text for r in self.allow)
+        return f"steps may not connect to {deny}" + (f"; except {allow}" if allow else "")
 
 
 def _rules(text: str, source: str) -> list[Rule]:
