@@ -29,14 +29,13 @@ from common import (
     RELAYFLOW,
     Relayflow,
     db_query,
-    free_port,
     handle_sigterm,
     log,
     print_table,
+    start_sandbox,
     stop_process,
     temp_home,
     wait_drained,
-    wait_http,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,26 +69,8 @@ def main() -> int:
     args = parser.parse_args()
     handle_sigterm()
     with temp_home("clevertap") as home:
-        sandbox_port = free_port()
-        sandbox = subprocess.Popen(
-            [
-                *RELAYFLOW,
-                "sandbox",
-                "clevertap",
-                "--port",
-                str(sandbox_port),
-                "--db",
-                str(home / "sandbox.db"),
-                "--account",
-                f"{ACCOUNT}:{PASSCODE}",
-            ],
-            stdout=(home / "sandbox.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        sandbox, sandbox_url = start_sandbox(home, ACCOUNT, PASSCODE)
         try:
-            wait_http(f"{sandbox_url}/_sandbox/health")
             rf = Relayflow(home)
             subprocess.run(
                 [

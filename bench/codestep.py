@@ -1,4 +1,5 @@
-"""Code-step overhead: what running `def handler(pd): return 1` in the pool costs.
+"""Code-step overhead: what running `def handler(pd): return 1` in the pool costs, and the
+same trivial step in Node.js (`export default defineComponent({ async run() { return 1 } })`).
 
 Calls CodePool directly (no engine, no database on the step path), with a warm pool:
 
@@ -9,12 +10,14 @@ Calls CodePool directly (no engine, no database on the step path), with a warm p
 (c) cold paths: starting a process (spawn → ready), and the first step of a workflow
     that has no process yet (it takes a warm spare).
 (d) a data-store round trip from a step (`ds.incr`) on SQLite, per call.
+(e) Node.js: latency of the trivial component in the Node.js pool (as (a)), and its process
+    start.
 
 Beside wall-clock times, CPU time per step: the pool's own process, and the code-step
 processes (with a sandbox: bubblewrap and the interpreter in it), read from /proc, which
 the noise of other work on the machine does not inflate as much.
 
-Goal: trivial-step overhead <= 1 ms p50 with a warm pool.
+Goal: trivial-step overhead <= 1 ms p50 with a warm pool, in either language.
 
     .venv/bin/python bench/codestep.py [--size 2] [--calls 5000] [--seconds 3]
                                        [--concurrency 1,2,4,8] [--loop uvloop|asyncio]
@@ -32,10 +35,11 @@ import time
 from pathlib import Path
 
 from common import log, percentile, print_table
-from relayflow.codestep import CodePool, CodeRequest
+from relayflow.codestep import NODE, CodePool, CodeRequest
 from relayflow.codestep.process import CodeProcess
 
 TRIVIAL = "def handler(pd):\n    return 1\n"
+TRIVIAL_NODE = "export default defineComponent({\n  async run({ steps, $ }) { return 1; },\n});\n"
 STORE_STEP = "def handler(pd):\n    return pd.inputs['ds'].incr('n')\n"
 EVENT = {
     "body": {
@@ -48,6 +52,8 @@ EVENT = {
 
 
 def request(source: str = TRIVIAL, workflow: str = "bench", event: dict | None = None, **kw):
+    if kw.get("runtime") == "nodejs":
+        source = TRIVIAL_NODE if source == TRIVIAL else source
     steps = {"trigger": {"event": event or {}, "context": {"id": "evt"}}}
     return CodeRequest(source, f"{workflow}:step", steps, kw.pop("inputs", {}), {}, **kw,
                        workflow=workflow)  # fmt: skip
@@ -78,7 +84,7 @@ async def latency(
 ) -> tuple[list[float], dict]:
     """Wall-clock ms per step, and CPU µs per step (pool process, code-step processes).
     Each phase has a workflow (so a process) of its own, which stays below `max_calls`."""
-    req = request(event=event, workflow=workflow)
+    req = request(event=event, workflow=workflow, runtime=pool.runtime.name)
     for _ in range(200):
         await pool.run(req)
     workers = [w.pid for w in pool._workers if w.pid]
@@ -167,6 +173,42 @@ async def store_round_trips(size: int, calls: int) -> list[float]:
             writer.stop()
 
 
+async def node_figures(args: argparse.Namespace, figures: dict) -> list[tuple[str, str]]:
+    """(e): the trivial step and a process start in the Node.js pool."""
+    problem = NODE.problem()
+    if problem:
+        log(f"Node.js skipped: {problem}")
+        return [("Node.js trivial step", f"skipped: {problem}")]
+    pool = CodePool(size=args.size, runtime=NODE)
+    await pool.start()
+    try:
+        log("Node.js latency, empty event")
+        empty, empty_cpu = await latency(pool, args.calls, None, "bench-node-empty")
+        log("Node.js latency, 2 KB event")
+        event, event_cpu = await latency(pool, args.calls, EVENT, "bench-node-event")
+        log("Node.js process start")
+        spawn, spawn_cpu = await cold(pool, 10)
+    finally:
+        await pool.close()
+    figures["node"] = {
+        "latency_ms": {
+            "empty": {"p50": percentile(empty, 50), "p99": percentile(empty, 99)},
+            "event_2kb": {"p50": percentile(event, 50), "p99": percentile(event, 99)},
+        },
+        "cpu_per_step_us": {"empty": empty_cpu, "event_2kb": event_cpu},
+        "process_start_ms_p50": percentile(spawn, 50),
+        "process_start_cpu_ms": spawn_cpu,
+    }
+    return [
+        ("Node.js trivial step, empty event", summary(empty)),
+        ("  CPU per step", cpu_summary(empty_cpu)),
+        (f"Node.js trivial step, {len(json.dumps(EVENT))} B event", summary(event)),
+        ("  CPU per step", cpu_summary(event_cpu)),
+        ("Node.js process start (spawn → ready)", summary(spawn)),
+        ("  CPU per process start", f"{spawn_cpu:.0f} ms"),
+    ]
+
+
 def summary(times: list[float]) -> str:
     return (
         f"p50 {percentile(times, 50):.3f} ms  p99 {percentile(times, 99):.3f} ms"
@@ -237,6 +279,7 @@ async def main(args: argparse.Namespace) -> dict:
     rows.append(("  CPU per process start", f"{spawn_cpu:.0f} ms"))
     figures["process_start_ms_p50"] = percentile(spawn, 50)
     figures["process_start_cpu_ms"] = spawn_cpu
+    rows += await node_figures(args, figures)
     log("data-store round trip from a step (SQLite)")
     store = await store_round_trips(args.size, min(args.calls, 2000))
     rows.append(("step doing ds.incr (SQLite)", summary(store)))

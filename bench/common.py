@@ -396,6 +396,26 @@ class RssSampler:
         self._thread.join(5)
 
 
+def start_sandbox(home: Path, account: str, passcode: str) -> tuple[subprocess.Popen, str]:
+    """The CleverTap sandbox in its own process (and group) on `home`/sandbox.db, with one
+    account; (the process, its URL) once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*RELAYFLOW, "sandbox", "clevertap", "--port", str(port)]
+        + ["--db", str(home / "sandbox.db"), "--account", f"{account}:{passcode}"],
+        stdout=(home / "sandbox.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_http(f"{url}/_sandbox/health")
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc, url
+
+
 # Workflows ----------------------------------------------------------------------------------
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +304,35 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     """The module's sandbox, reset (no profiles, events or faults) before the test."""
     sandbox_server.reset()
     return sandbox_server
+@contextlib.contextmanager
+def platform_with_secrets(
+    prefix: str,
+    files: Callable[[Path], dict[str, str]],
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Relayflow]:
+    """A running `relayflow up` on SQLite for code steps to attack: its home (mode 0700)
+    lies outside /tmp, so a step's private /tmp is not what hides it, and has a connected
+    account, so that secret.key is there to be stolen. `files(home)` gives the workflow
+    files (path under a folder beside the home -> text), deployed in one `relayflow deploy`.
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    home = root / "home"
+    home.mkdir(mode=0o700)
+    rf = Relayflow(home, f"sqlite:///{home / 'relayflow.db'}", extra_env)
+    for name, text in files(home).items():
+        (root / "flows" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "flows" / name).write_text(text)
+    try:
+        rf.cli("deploy", str(root / "flows"))
+        rf.cli(
+            "accounts", "add", "clevertap", "ct", "--account-id", "A", "--passcode", "pass",
+            "--no-test",
+        )  # fmt: skip
+        rf.start()
+        yield rf
+    finally:
+        rf.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ them. The home lives outside /tmp, so the step's private /tmp is not what hides 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ import httpx
 import pytest
 
 from attempts import FORK_BOMB, PRELUDE
-from conftest import Relayflow
+from conftest import Relayflow, platform_with_secrets
 from process_table import wait_until_gone
 from relayflow.codestep import UNSAFE_OPT_IN
 
@@ -76,34 +74,20 @@ def handler(pd):
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Relayflow]:
-    home = Path(tempfile.mkdtemp(prefix="relayflow-isolation-", dir="/var/tmp")) / "home"
-    home.mkdir(mode=0o700)
-    rf = Relayflow(
-        home,
-        f"sqlite:///{home / 'relayflow.db'}",
-        {"RELAYFLOW_CODE_MAX_PROCESSES": str(MAX_PROCESSES)},
-    )
-    inputs = f'{{home: "{home}"}}'
-    flows = home.parent / "flows"  # deployed in one go: one `relayflow deploy`, not five
-    flows.mkdir()
-    for name, text in {
-        "attack": workflow("attack", ATTACK, with_=inputs),
-        "attack-reqs": workflow("attack-reqs", ATTACK, with_=inputs, extra="requirements: [six]\n"),
-        "leaver": workflow("leaver", LEAVER, extra="settings: {code_timeout: 2s}\n"),
-        "bomb": workflow("bomb", FORK_BOMB, extra="settings: {code_timeout: 30s}\n"),
-        "plain": workflow("plain", PLAIN),
-    }.items():
-        (flows / f"{name}.yaml").write_text(text)
-    rf.cli("deploy", str(flows))
-    # A connected account, so that secret.key exists to be stolen.
-    rf.cli(
-        "accounts", "add", "clevertap", "ct", "--account-id", "A", "--passcode", "secret-pass",
-        "--no-test",
-    )  # fmt: skip
-    rf.start()
-    yield rf
-    rf.stop_all()
-    shutil.rmtree(home.parent, ignore_errors=True)
+    def files(home: Path) -> dict[str, str]:
+        inputs = f'{{home: "{home}"}}'
+        reqs = "requirements: [six]\n"
+        return {
+            "attack.yaml": workflow("attack", ATTACK, with_=inputs),
+            "attack-reqs.yaml": workflow("attack-reqs", ATTACK, with_=inputs, extra=reqs),
+            "leaver.yaml": workflow("leaver", LEAVER, extra="settings: {code_timeout: 2s}\n"),
+            "bomb.yaml": workflow("bomb", FORK_BOMB, extra="settings: {code_timeout: 30s}\n"),
+            "plain.yaml": workflow("plain", PLAIN),
+        }
+
+    limits = {"RELAYFLOW_CODE_MAX_PROCESSES": str(MAX_PROCESSES)}
+    with platform_with_secrets("relayflow-isolation-", files, limits) as rf:
+        yield rf
 
 
 def send(rf: Relayflow, path: str, body: dict) -> str:

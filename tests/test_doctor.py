@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from relayflow.cli.doctor import code_steps, database, home_permissions
+from relayflow.cli.doctor import code_steps, database, home_permissions, node_steps
 from relayflow.config import Config
 from relayflow.store.database import Database
 
@@ -29,9 +29,10 @@ def test_a_healthy_installation_passes(sqlite_relayflow) -> None:
     rf.cli("db", "upgrade")
     done = rf.cli("doctor", "--json")
     found = {c["name"]: c for c in json.loads(done.stdout)}
-    assert [c["status"] for c in found.values()] == ["ok"] * 5, found
+    assert [c["status"] for c in found.values()] == ["ok"] * 6, found
     assert found["egress policy"]["detail"].startswith("steps may not connect to 169.254.0.0/16")
     assert found["code-step sandbox"]["detail"].startswith("isolated with bubblewrap")
+    assert found["Node.js code steps"]["detail"].startswith("node v")
     assert found["database"]["detail"].endswith("relayflow.db answers")
     assert found["migrations"]["detail"].startswith("schema is current")
 
@@ -45,6 +46,13 @@ def test_a_missing_bubblewrap_fails_with_the_fix_unless_opted_out(config, monkey
     config.unsafe_code_steps = True
     allowed = code_steps(config)
     assert allowed.status == "warn" and "run WITHOUT isolation" in allowed.detail
+
+
+def test_a_missing_node_is_a_warning_with_the_fix(monkeypatch) -> None:
+    monkeypatch.setenv("RELAYFLOW_NODE", "/nonexistent/node")
+    found = node_steps()
+    assert found.status == "warn"
+    assert "apt-get install nodejs" in found.detail and "/nonexistent/node" in found.detail
 
 
 def test_the_command_exits_1_on_a_failed_check(config, monkeypatch) -> None:
@@ -85,3 +93,10 @@ def test_a_home_or_key_file_others_can_read_is_named_with_its_fix(config) -> Non
     key.chmod(0o644)
     leaked = home_permissions(config)
     assert leaked.status == "fail" and f"chmod 600 {key}" in leaked.detail
+    key.chmod(0o600)
+    config.home.chmod(0o700)
+    database = config.home / "relayflow.db"  # e.g. made 0644 before relayflow made it 0600
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    shared = home_permissions(config)
+    assert shared.status == "fail" and f"chmod 600 {database}" in shared.detail

@@ -24,7 +24,7 @@ import orjson
 
 from relayflow import audit, egress, metrics
 from relayflow.accounts.resolver import AccountResolver
-from relayflow.codestep import CodePool, Isolation, detect
+from relayflow.codestep import NODE, PYTHON, CodePool, Isolation, detect
 from relayflow.config import Config
 from relayflow.datastores.store import DataStores
 from relayflow.engine.catalog import Catalog
@@ -39,7 +39,7 @@ from relayflow.jsoncodec import dumps
 from relayflow.sdk import HttpResponse, LocalFiles, Received, slots
 from relayflow.steps.base import Accounts, StepServices
 from relayflow.store import deliveries, history
-from relayflow.store.control import control_batch
+from relayflow.store.control import control_batch, sleeping_run
 from relayflow.store.database import Database
 from relayflow.store.listener import Listener
 from relayflow.store.responses import find_answer, forget_answer, purge_old_answers
@@ -148,15 +148,20 @@ class Runtime:
         if not isolation.available:
             log.warning("code steps %s", isolation.status(self.config.unsafe_code_steps))
         # Processes start on the first code step, so servers without one never spawn any.
-        pool = CodePool(
-            size=2,
-            data_stores=self.stores.handle,
-            isolation=isolation,
-            allow_unisolated=self.config.unsafe_code_steps,
-            max_processes=self.config.code_max_processes,
-            socket_guard=(egress.__file__, policy.to_json()),
-        )
-        self.code = PooledCode(pool, self.config.home / "code-envs")
+        pools = [
+            CodePool(
+                size=2,
+                data_stores=self.stores.handle,
+                isolation=isolation,
+                allow_unisolated=self.config.unsafe_code_steps,
+                max_processes=self.config.code_max_processes,
+                runtime=runtime,
+                # Python steps' sockets follow the egress policy (Node.js steps' do not yet)
+                socket_guard=(egress.__file__, policy.to_json()) if runtime is PYTHON else None,
+            )
+            for runtime in (PYTHON, NODE)
+        ]
+        self.code = PooledCode(pools[0], self.config.home / "code-envs", node_pool=pools[1])
         services = StepServices(
             http=self.http,
             env={n: os.environ[n] for n in self.config.exposed_env if n in os.environ},
@@ -450,6 +455,23 @@ class Runtime:
     async def control(self, run_id: str, action: str) -> bool:
         """Resume a sleeping run now, or cancel a queued or sleeping one."""
         changed = await self.writer.write(control_batch(run_id, action))
+        if changed:
+            self.wake_workers()
+        return bool(changed)
+
+    async def control_link(self, run_id: str, step: str, action: str) -> bool:
+        """Resume or cancel a run through a delay's link: only while the run sleeps at
+        that step (the delay, or the code step whose pd.flow.delay put it to sleep)."""
+        sleeping = await asyncio.to_thread(sleeping_run, self.db, run_id)
+        if sleeping is None:
+            return False
+        workflow_id, version, resumes_at = sleeping
+        nodes = self.catalog.compiled(workflow_id, version).nodes
+        node = next((n for n in nodes if n.name == step), None)
+        # after a delay the run resumes at the next node; after pd.flow.rerun, at the same
+        if node is None or resumes_at not in (node.next, node.index):
+            return False
+        changed = await self.writer.write(control_batch(run_id, action, sleeping_at=resumes_at))
         if changed:
             self.wake_workers()
         return bool(changed)

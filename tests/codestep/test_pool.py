@@ -411,6 +411,7 @@ def test_the_process_has_a_clean_environment_and_no_inherited_files(
         "PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "TMPDIR",
         "MALLOC_ARENA_MAX", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
         "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",  # the CA setting of Node.js steps' HTTPS calls
         "PWD",  # set by bubblewrap to the working folder
     }  # fmt: skip
     assert str(secret_file) not in str(result.return_value["fds"])

@@ -274,3 +274,27 @@ def test_a_normal_users_sandbox_counts_processes_per_user_namespace() -> None:
         # 16 tasks in the namespace: bubblewrap's init, the process and 14 children.
         assert each["forked"] == 14 and each["processes"] == 16
     assert wait_until_gone("forked < 200") == []  # the children died with their sandbox
+
+
+def test_the_files_of_etc_it_is_shown_can_be_read(pool: Pool) -> None:
+    """As root, bubblewrap made /etc 0700, so after setpriv a step could not open
+    /etc/hosts or the TLS roots (and node, which reads /etc/ssl/openssl.cnf, did not start)."""
+    result = pool.run(
+        code(
+            """
+            import os
+
+            def handler(pd):
+                return {
+                    "passwd": len(open("/etc/passwd").read()) > 0,
+                    "hosts": os.path.isfile("/etc/hosts") and os.access("/etc/hosts", os.R_OK),
+                    "ssl": os.access("/etc/ssl", os.R_OK | os.X_OK),
+                    "listed": sorted(os.listdir("/etc")),
+                }
+            """
+        )
+    )
+    assert result.error is None, result.error
+    seen = result.return_value
+    assert seen["passwd"] and seen["hosts"] and seen["ssl"], seen
+    assert "shadow" not in seen["listed"] and "passwd" in seen["listed"]

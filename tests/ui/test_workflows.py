@@ -3,6 +3,7 @@ diff and roll back, schedule triggers with their next times, and code steps."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -125,14 +126,19 @@ def test_a_schedule_shows_its_next_five_times_in_its_timezone(page: Any) -> None
     expect(page.get_by_text("is not a cron expression")).to_be_visible()
 
 
+def new_workflow_with(page: Any, name: str, search: str, option: str) -> None:
+    """A new workflow `name` in the builder, with the library's `option` as its first step."""
+    page.goto("/workflows/new")
+    page.get_by_label("Workflow name").fill(name)
+    page.get_by_role("button", name="+ Add a step").click()
+    page.get_by_role("combobox", name="Search actions").fill(search)
+    page.get_by_role("option", name=re.compile(option)).click()
+
+
 def test_a_code_step_is_edited_with_highlighting_and_deployed_as_written(
     page: Any, installation: Relayflow
 ) -> None:
-    page.goto("/workflows/new")
-    page.get_by_label("Workflow name").fill("with-code")
-    page.get_by_role("button", name="+ Add a step").click()
-    page.get_by_role("combobox", name="Search actions").fill("python")
-    page.get_by_role("option", name=re.compile("Python code")).click()
+    new_workflow_with(page, "with-code", "python", "Python code")
     editor = page.get_by_label("Code (Python)")
     editor.fill("")
     editor.press_sequentially('def handler(pd):\nreturn {"n": 1}  # one')
@@ -145,3 +151,28 @@ def test_a_code_step_is_edited_with_highlighting_and_deployed_as_written(
         source = api.get("/workflows/with-code").json()["source"]
     # Enter kept the indentation Python needs; the YAML keeps the code as a block.
     assert 'code: |-\n      def handler(pd):\n          return {"n": 1}  # one\n' in source
+
+
+def test_a_nodejs_code_step_is_added_from_the_library_and_runs(
+    page: Any, installation: Relayflow
+) -> None:
+    new_workflow_with(page, "with-node", "node", "Node.js code")
+    editor = page.get_by_label("Code (Node.js)")
+    expect(editor).to_have_value(re.compile("defineComponent"))
+    editor.fill("")
+    editor.press_sequentially(
+        "export default defineComponent({\nasync run({ steps }) {\n"
+        "return steps.trigger.event.body; // all\n}\n});"
+    )
+    expect(page.locator(".code-editor .tok-kw").first).to_have_text("export")
+    expect(page.locator(".code-editor .tok-com")).to_have_text("// all")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#wf-status")).to_contain_text("Version 1 deployed")
+    with installation.api() as api:
+        source = api.get("/workflows/with-node").json()["source"]
+    # Enter indented after an opening brace, by JavaScript's two spaces.
+    assert "runtime: nodejs" in source
+    assert "({\n        async run({ steps }) {\n          return steps" in source
+    event = '{"body": {"email": "a@b.io"}}'
+    tested = installation.cli("test", "with-node", "--json", "--event", "-", input=event)
+    assert json.loads(tested.stdout)["steps"][0]["return_value"] == {"email": "a@b.io"}

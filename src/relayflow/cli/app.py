@@ -27,11 +27,12 @@ T = TypeVar("T")
 
 
 def _config(home: Path | None) -> Config:
-    """The settings, with the egress rules checked (a rule that does not parse stops here)."""
+    """The settings, with the egress rules checked (a setting or a rule that cannot be read
+    stops here; the message names it)."""
     from relayflow.egress import EgressPolicy
 
-    config = Config.load(home)
     try:
+        config = Config.load(home)
         EgressPolicy.from_env(config.listen)
     except ValueError as exc:
         fail(str(exc))

@@ -1,13 +1,16 @@
 """`relayflow doctor`: whether this installation is safe and ready, and what to fix if not.
 
-Each check is cheap and changes nothing: the code-step sandbox (one probe), whether the
-database answers and its schema is current, and who can read the home and its key files.
+Each check is cheap and changes nothing: the code-step sandbox (one probe), whether Node.js
+steps can run (node and npm), whether the database answers and its schema is current, and
+who can read the home and its key files.
 Exit code 1 when a check failed; warnings alone exit 0.
 """
 
 from __future__ import annotations
 
+import shutil
 import stat
+import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from rich.text import Text
 
 from relayflow.cli.app import _config, app
 from relayflow.codestep import detect
+from relayflow.codestep.node import NodeRuntime
 from relayflow.config import Config
 from relayflow.console import AsJson, Home, console, print_json
 
@@ -36,6 +40,23 @@ def code_steps(config: Config) -> Check:
     if isolation.available:
         return Check("code-step sandbox", "ok", status)
     return Check("code-step sandbox", "warn" if config.unsafe_code_steps else "fail", status)
+
+
+def node_steps() -> Check:
+    """Node.js code steps are optional: without node they fail with the fix, others run."""
+    runtime = NodeRuntime()
+    problem = runtime.problem()
+    if problem:
+        return Check("Node.js code steps", "warn", problem)
+    try:
+        argv = [runtime.node, "--version"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        version = done.stdout.strip() or done.stderr.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("Node.js code steps", "warn", f"{runtime.node} --version failed: {exc}")
+    npm = shutil.which("npm")
+    packages = "npm installs packages:" if npm else "no npm: workflows with packages: fail"
+    return Check("Node.js code steps", "ok", f"node {version} ({runtime.node}); {packages}")
 
 
 def database(config: Config) -> list[Check]:
@@ -60,19 +81,24 @@ def database(config: Config) -> list[Check]:
 
 
 def home_permissions(config: Config) -> Check:
-    """The home and its key files must not be readable by other users of the machine."""
+    """The home, its key files and the SQLite database must not be readable by other
+    users of the machine."""
     problems = []
     mode = stat.S_IMODE(config.home.stat().st_mode)
     if mode & 0o077:
         problems.append(f"{config.home} is mode {mode:04o} (chmod 700 {config.home})")
-    for name in KEY_FILES:
-        path = config.home / name
+    private = [config.home / name for name in KEY_FILES]
+    if config.database_url.startswith("sqlite:///"):
+        database = config.database_url[len("sqlite:///") :]
+        private += [Path(database + suffix) for suffix in ("", "-wal", "-shm")]
+    for path in private:
         if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
             problems.append(
                 f"{path} is mode {stat.S_IMODE(path.stat().st_mode):04o} (chmod 600 {path})"
             )
     if not problems:
-        return Check("home permissions", "ok", f"{config.home} and its key files are private")
+        detail = f"{config.home}, its key files and database are private"
+        return Check("home permissions", "ok", detail)
     keys_open = any("chmod 600" in p for p in problems)
     return Check("home permissions", "fail" if keys_open else "warn", "; ".join(problems))
 
@@ -86,13 +112,14 @@ def egress_policy(config: Config) -> Check:
 
 @app.command(rich_help_panel="Run relayflow")
 def doctor(home: Home = None, as_json: AsJson = False) -> None:
-    """Check this installation: code-step sandbox, database, migrations, home permissions,
-    and show the egress policy."""
+    """Check this installation: code-step sandbox, Node.js, database, migrations, home
+    permissions, and show the egress policy."""
     import typer
 
     config = _config(home)
     checks = [
         code_steps(config),
+        node_steps(),
         *database(config),
         home_permissions(config),
         egress_policy(config),

@@ -33,6 +33,7 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
     from relayflow.server.app import create_asgi
+    from relayflow.server.protocol import guarded_protocol
 
     if not os.environ.get("RELAYFLOW_PUBLIC_URL"):
         runtime.config.public_url = f"http://{host}:{port}"
@@ -62,7 +63,11 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
         log_level="warning",
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(runtime.config),
+        limit_concurrency=runtime.config.max_connections,
+        # X-Forwarded-For/-Proto are believed only from these (uvicorn's default: 127.0.0.1)
+        proxy_headers=bool(runtime.config.trusted_proxies),
+        forwarded_allow_ips=[str(net) for net in runtime.config.trusted_proxies] or None,
         timeout_graceful_shutdown=3,
     )
     _Server(config, runtime).run()

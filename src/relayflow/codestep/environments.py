@@ -24,6 +24,7 @@ import shutil
 import site
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from relayflow.codestep.process import PASSED_ENV
@@ -39,21 +40,23 @@ class RequirementsError(Exception):
 
 def normalise(requirements: list[str]) -> list[str]:
     """Requirements as pip will get them: validated, de-duplicated, sorted."""
-    found: set[str] = set()
-    for raw in requirements:
-        text = str(raw).strip()
-        if not text or text.startswith("#"):
-            continue
-        if text.startswith("-") or "\n" in text or "\r" in text:
-            raise RequirementsError(
-                f"requirement {text!r} is not a package; give one package per entry,"
-                " e.g. phonenumbers or requests>=2.31 (pip options are not accepted)"
-            )
-        found.add(_canonical(text))
-    return sorted(found)
+    return listed(requirements, _canonical)
+
+
+def listed(entries: list[str], canonical: Callable[[str], str]) -> list[str]:
+    """`entries` (blank ones and comments left out) as `canonical` gives them, sorted, once."""
+    found = {canonical(text) for raw in entries if (text := str(raw).strip())}
+    return sorted(found - {""})
 
 
 def _canonical(text: str) -> str:
+    if text.startswith("#"):
+        return ""
+    if text.startswith("-") or "\n" in text or "\r" in text:
+        raise RequirementsError(
+            f"requirement {text!r} is not a package; give one package per entry,"
+            " e.g. phonenumbers or requests>=2.31 (pip options are not accepted)"
+        )
     try:
         from packaging.requirements import InvalidRequirement, Requirement
     except ImportError:
@@ -98,27 +101,36 @@ async def ensure_environment(
 
 
 def _build(env: Path, requirements: list[str], timeout: float) -> None:
-    env.parent.mkdir(parents=True, exist_ok=True)
-    with open(env.parent / f"{env.name}.lock", "w") as lock:
+    def install(env: Path) -> None:
+        _run([sys.executable, "-m", "venv", "--without-pip", str(env)], timeout, "venv")
+        packages = Path(
+            _run([str(env / "bin" / "python"), "-c", _PURELIB], timeout, "venv").strip()
+        )
+        base = "\n".join(site.getsitepackages() + [site.getusersitepackages()])
+        (packages / "_relayflow_base.pth").write_text(base + "\n", encoding="utf-8")
+        pip = [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python")]
+        pip += ["install", "--disable-pip-version-check", "--no-input", "--only-binary=:all:"]
+        pip += ["--progress-bar", "off", "--", *requirements]
+        _run(pip, timeout, "pip", requirements)
+
+    build_once(env, install, requirements)
+
+
+def build_once(folder: Path, install: Callable[[Path], None], contents: list[str]) -> None:
+    """Run `install(folder)` unless an earlier build finished; one build at a time per folder,
+    across processes. A half-built folder (a crash, a failure) is removed and built again."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it
-        if (env / READY).exists():
+        if (folder / READY).exists():
             return
-        shutil.rmtree(env, ignore_errors=True)  # left half-built by a crash
+        shutil.rmtree(folder, ignore_errors=True)  # left half-built by a crash
         try:
-            _run([sys.executable, "-m", "venv", "--without-pip", str(env)], timeout, "venv")
-            packages = Path(
-                _run([str(env / "bin" / "python"), "-c", _PURELIB], timeout, "venv").strip()
-            )
-            base = "\n".join(site.getsitepackages() + [site.getusersitepackages()])
-            (packages / "_relayflow_base.pth").write_text(base + "\n", encoding="utf-8")
-            pip = [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python")]
-            pip += ["install", "--disable-pip-version-check", "--no-input", "--only-binary=:all:"]
-            pip += ["--progress-bar", "off", "--", *requirements]
-            _run(pip, timeout, "pip", requirements)
+            install(folder)
         except BaseException:
-            shutil.rmtree(env, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
             raise
-        (env / READY).write_text(json.dumps(requirements) + "\n", encoding="utf-8")
+        (folder / READY).write_text(json.dumps(contents) + "\n", encoding="utf-8")
 
 
 _PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
@@ -126,22 +138,13 @@ _PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
 
 def _run(argv: list[str], timeout: float, what: str, requirements: list[str] = ()) -> str:
     packages = ", ".join(requirements)
-    try:
-        done = subprocess.run(
-            argv,
-            env=_install_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
+    done = run_installer(argv, timeout)
+    if done is None:
         raise RequirementsError(
             f"installing {packages or 'the environment'} took longer than {timeout:g}s"
-        ) from None
+        )
     if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip().splitlines()
-        tail = "\n".join(line for line in output[-15:])
+        tail = output_tail(done)
         if what == "pip":
             hint = ""
             if "No matching distribution" in tail:
@@ -157,14 +160,33 @@ def _run(argv: list[str], timeout: float, what: str, requirements: list[str] = (
     return done.stdout
 
 
-def _install_env() -> dict[str, str]:
-    """pip's own settings, proxies and caches, but none of relayflow's secrets: a package's
-    build scripts run arbitrary code."""
+def run_installer(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str] | None:
+    """Run an installer (pip, npm) without relayflow's secrets; None if it ran out of time."""
+    try:
+        return subprocess.run(
+            argv,
+            env=install_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def output_tail(done: subprocess.CompletedProcess[str], lines: int = 15) -> str:
+    return "\n".join((done.stdout + done.stderr).strip().splitlines()[-lines:])
+
+
+def install_env() -> dict[str, str]:
+    """The installers' own settings (pip, npm), proxies and caches, but none of relayflow's
+    secrets: a package's build scripts run arbitrary code."""
     names = set(PASSED_ENV) | {"HOME", "USER", "LOGNAME", "TMPDIR", "PYTHONUTF8"}
     env = {
         name: value
         for name, value in os.environ.items()
-        if name in names or name.startswith(("PIP_", "XDG_", "UV_"))
+        if name in names or name.startswith(("PIP_", "XDG_", "UV_", "NPM_CONFIG_", "npm_config_"))
     }
     env.setdefault("PATH", os.defpath)
     return env

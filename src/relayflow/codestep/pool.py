@@ -28,7 +28,6 @@ from relayflow.codestep.process import (
     SocketGuard,
     WorkerGone,
     WorkerStartError,
-    default_python,
     remove_stale_homes,
 )
 from relayflow.codestep.request import (
@@ -39,11 +38,12 @@ from relayflow.codestep.request import (
     DataStoreHandler,
     failure,
 )
+from relayflow.codestep.runtimes import PYTHON, Runtime
 from relayflow.codestep.sandbox import Isolation, detect
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, int, str | None]  # interpreter, memory limit, workflow
+Key = tuple[str, int, str | None]  # program (interpreter, packages folder), memory, workflow
 
 
 class CodePool:
@@ -63,12 +63,14 @@ class CodePool:
         isolation: Isolation | None = None,
         allow_unisolated: bool = False,
         max_processes: int = DEFAULT_MAX_PROCESSES,
+        runtime: Runtime = PYTHON,
         socket_guard: SocketGuard | None = None,
     ) -> None:
+        self.runtime = runtime  # the language of this pool's steps (runtimes.py, node/)
         self.size = max(0, size)
         self.data_stores = data_stores
         self.memory_mb = memory_mb  # spares are started with this limit
-        self.python = python or default_python()
+        self.python = python or runtime.default_program()  # of the spares
         # An idle process holds about 10 MB; a workflow's steps reuse its processes.
         self.max_workers = max(max_workers or max(16, 4 * self.size), self.size, 1)
         self.isolate_workflows = isolate_workflows  # False: all workflows share processes
@@ -120,8 +122,13 @@ class CodePool:
         assert self.isolation is not None
         if not self.isolation.available and not self.allow_unisolated:
             return failure("IsolationError", self.isolation.refusal())
+        if request.runtime != self.runtime.name:
+            return failure("CodeStepError", f"this pool runs {self.runtime.name} steps")
+        problem = self.runtime.problem()
+        if problem:
+            return failure("CodeStepError", problem)
         workflow = request.workflow if self.isolate_workflows else None
-        key: Key = (request.python or self.python, request.memory_mb, workflow)
+        key: Key = (request.program or self.python, request.memory_mb, workflow)
         for _attempt in range(3):
             try:
                 worker = await self._acquire(key)
@@ -145,8 +152,10 @@ class CodePool:
         self._closed = True
         if self._reaper is not None:
             self._reaper.cancel()
-        # Spares still starting kill themselves when they see the pool closed.
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        # Spares still starting kill themselves when they see the pool closed (a task of
+        # its own, started while these are awaited: wait until none is left).
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         workers = list(self._workers)
         self._workers.clear()
         self._spares.clear()
@@ -205,7 +214,13 @@ class CodePool:
     def _process(self, python: str, memory_mb: int, key: Key) -> CodeProcess:
         sandbox = self.isolation.sandbox if self.isolation is not None else None
         return CodeProcess(
-            python, memory_mb, key, sandbox, self.max_processes, socket_guard=self.socket_guard
+            python,
+            memory_mb,
+            key,
+            sandbox,
+            self.max_processes,
+            self.runtime,
+            socket_guard=self.socket_guard,
         )
 
     def _longest_idle(self) -> CodeProcess | None:

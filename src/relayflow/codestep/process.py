@@ -33,11 +33,11 @@ from relayflow.codestep.request import (
     DataStoreHandler,
     failure,
 )
-from relayflow.codestep.sandbox import Sandbox, python_paths
+from relayflow.codestep.runtimes import PYTHON, Runtime
+from relayflow.codestep.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
-CHILD = Path(__file__).with_name("child.py")
 MAX_MESSAGE = 64 * 1024 * 1024  # what a step may send back in one message
 LOG_LINES = 10_000  # per step
 LOG_CHARS = 1_000_000  # per step
@@ -70,6 +70,7 @@ PASSED_ENV = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
 )
 
 
@@ -126,8 +127,9 @@ class _Logs:
 
 
 class CodeProcess:
-    """A warm Python process that runs code steps for one workflow (its `key`), in `sandbox`
-    (None: as a plain process, the operator's opt-in where no sandbox is available)."""
+    """A warm process that runs code steps for one workflow (its `key`), in `sandbox` (None:
+    as a plain process, the operator's opt-in where no sandbox is available). `python` is
+    the runtime's program: for Python the interpreter, for Node.js the packages folder."""
 
     def __init__(
         self,
@@ -136,10 +138,12 @@ class CodeProcess:
         key: tuple[Any, ...],
         sandbox: Sandbox | None = None,
         max_processes: int = DEFAULT_MAX_PROCESSES,
+        runtime: Runtime = PYTHON,
         *,
         socket_guard: SocketGuard | None = None,
     ) -> None:
         self.python = python
+        self.runtime = runtime
         self.socket_guard = socket_guard
         self.memory_mb = memory_mb
         self.key = key
@@ -165,18 +169,18 @@ class CodeProcess:
         return self.proc is not None and self.proc.returncode is None
 
     async def start(self) -> None:
+        runtime, program = self.runtime, self.python
         if self.sandbox is not None:
-            child = [self.python, "-I", str(CHILD), "0", str(self.memory_mb)]
             guard_file = [self.socket_guard[0]] if self.socket_guard else []
             argv = self.sandbox.command(
-                [*child, str(self.max_processes)],
-                [*python_paths(self.python), *guard_file],
+                runtime.argv(program, 0, self.memory_mb, self.max_processes),
+                [*runtime.read_only(program), *guard_file],
                 tmp_mb=max(64, self.memory_mb),
             )
             env, cwd = clean_env(SANDBOX_HOME), "/"
         else:
             self._home = tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-")
-            argv = [self.python, "-I", str(CHILD), str(os.getpid()), str(self.memory_mb)]
+            argv = runtime.argv(program, os.getpid(), self.memory_mb, 0)
             env, cwd = clean_env(self._home), self._home
         if self.socket_guard:
             env[GUARD_MODULE], env[GUARD_CONFIG] = self.socket_guard
@@ -193,7 +197,7 @@ class CodeProcess:
             )
         except OSError as exc:
             self._remove_home()
-            raise WorkerStartError(f"cannot start {self.python} for code steps: {exc}") from None
+            raise WorkerStartError(f"cannot start {argv[0]} for code steps: {exc}") from None
         self._reader = asyncio.create_task(self._read_logs())
         try:
             async with asyncio.timeout(START_TIMEOUT):
@@ -202,13 +206,13 @@ class CodeProcess:
             await self.kill()
             output = "\n".join(self._logs.lines[-20:])
             raise WorkerStartError(
-                f"the code-step process ({self.python}) did not start"
+                f"the {runtime.name} code-step process ({program or argv[-1]}) did not start"
                 f" (exit code {self.proc.returncode}; {type(exc).__name__})"
                 + (f":\n{output}" if output else "")
             ) from None
         if ready.get("t") != "ready":
             await self.kill()
-            raise WorkerStartError(f"the code-step process ({self.python}) answered {ready!r}")
+            raise WorkerStartError(f"the code-step process ({program}) answered {ready!r}")
 
     async def call(self, request: CodeRequest, stores: DataStoreHandler | None) -> CodeResult:
         """Run one step. Raises WorkerGone if the process died before receiving it."""
@@ -416,7 +420,7 @@ class CodeProcess:
 
 def _crash_message(code: int, request: CodeRequest) -> str:
     message = f"the process crashed (exit code {code})"
-    if code in (-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS):
+    if code in (-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS, -signal.SIGTRAP):
         message += f"; it may have run out of memory (limit {request.memory_mb} MB)"
     return message
 

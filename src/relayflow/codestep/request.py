@@ -40,7 +40,7 @@ DataStoreHandler = Callable[[str, str, dict[str, Any]], Any | Awaitable[Any]]
 
 @dataclass
 class CodeRequest:
-    source: str  # module text defining handler(pd)
+    source: str  # module text defining handler(pd) (Node.js: export default defineComponent)
     filename: str  # for tracebacks, e.g. "signup/steps/score.py" or "<workflow>:<step>"
     steps: dict[str, Any]  # pd.steps
     inputs: dict[str, Any]  # pd.inputs; {"$data_store": NAME} becomes a data-store proxy
@@ -52,6 +52,13 @@ class CodeRequest:
     # behind (a patched module, a thread) that reads the next workflow's inputs. None: shared.
     workflow: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # added to os.environ for this call
+    runtime: str = "python"  # or "nodejs": `source` is an ES module (a Pipedream component)
+    packages: str | None = None  # Node.js: the folder of its npm packages; None: none
+
+    @property
+    def program(self) -> str | None:
+        """What the process must run for this step: interpreter, or packages folder."""
+        return self.packages if self.runtime == "nodejs" else self.python
 
     def data_stores(self) -> frozenset[str]:
         """The data stores this step was given, and so may use."""

@@ -91,7 +91,7 @@ class Sandbox:
         self.tmp_mb = tmp_mb
         self.setpriv = setpriv or shutil.which("setpriv") or "/usr/bin/setpriv"
         self._uids = itertools.count()
-        self._system = self._system_args()
+        self._system = self._system_args(version)
 
     def describe(self) -> str:
         """One line for logs, the UI and `relayflow doctor`."""
@@ -134,8 +134,10 @@ class Sandbox:
         return [*args, "--die-with-parent", "--new-session", "--hostname", "relayflow-code"]
 
     @staticmethod
-    def _system_args() -> list[str]:
+    def _system_args(version: tuple[int, ...]) -> list[str]:
         args = ["--ro-bind", "/usr", "/usr"]
+        if version >= (0, 5):  # as root, bwrap would make /etc 0700: unreadable after setpriv
+            args += ["--perms", "0755", "--dir", "/etc"]
         for name in TOP_LEVEL:
             path = f"/{name}"
             if os.path.islink(path):

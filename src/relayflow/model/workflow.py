@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from relayflow.codestep.node import PackagesError
+from relayflow.codestep.node import normalise as normalise_packages
 from relayflow.model.base import Model
 from relayflow.model.settings import RetryPolicy, Settings
 from relayflow.model.triggers import HttpTrigger, ManualTrigger, ScheduleTrigger, Trigger
@@ -36,7 +38,20 @@ class Workflow(Model):
     requirements: list[str] = Field(
         default_factory=list, description="pip packages for code steps, e.g. ['phonenumbers']"
     )
+    packages: list[str] = Field(
+        default_factory=list,
+        description="npm packages for Node.js code steps, e.g. ['lodash@^4.17']",
+    )
     settings: Settings = Field(default_factory=Settings)
+
+    @field_validator("packages")
+    @classmethod
+    def _npm_packages(cls, value: list[str]) -> list[str]:
+        try:
+            normalise_packages(value)
+        except PackagesError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("name")
     @classmethod

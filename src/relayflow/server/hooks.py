@@ -15,11 +15,15 @@ import contextlib
 import hmac
 import logging
 import os
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.requests import Request
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from relayflow import metrics
@@ -33,6 +37,7 @@ from relayflow.triggers.webhooks import http_event, receive_from_source, verify_
 JSON_TYPES = ("application/json", "+json")
 log = logging.getLogger(__name__)
 ANSWER_POLL_SECONDS = 0.05
+MAX_FORM_PARTS = 1000  # fields, and files, in one multipart body
 
 
 class BadRequest(Exception):
@@ -55,18 +60,30 @@ def _expected_token(trigger: HttpTrigger) -> str | None:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) when it and the headers, both stored in the event, are
+    more than `limit` bytes together."""
+    headers = sum(len(name) + len(value) for name, value in request.headers.raw)
+    allowed = limit - headers
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(413, f"the body is {declared} bytes; this endpoint accepts {limit}")
+    if declared and declared.isdigit() and int(declared) > allowed:
+        raise BadRequest(413, _too_large(f"{declared} bytes", headers, limit))
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(
-                413, f"the body is larger than the {limit} bytes this endpoint accepts"
-            )
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > allowed:
+                raise BadRequest(413, _too_large(f"more than {allowed} bytes", headers, limit))
+            chunks.append(chunk)
+    except ClientDisconnect:  # or a read timeout (server/protocol.py answered 408)
+        raise BadRequest(400, "the connection closed before the body was complete") from None
     return b"".join(chunks)
+
+
+def _too_large(body: str, headers: int, limit: int) -> str:
+    return (
+        f"the body is {body} and the headers {headers} bytes; this endpoint accepts"
+        f" {limit} bytes of body and headers together"
+    )
 
 
 def _depth_ok(value: Any, limit: int) -> bool:
@@ -101,7 +118,7 @@ async def _parse_body(request: Request, raw: bytes, max_depth: int) -> tuple[Any
         return _fields(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), {}
     if ctype == "multipart/form-data":
         request._body = raw  # noqa: SLF001 - let Starlette parse the body we already read
-        form = await request.form()
+        form = await _read_form(request)
         items = []
         for key, value in form.multi_items():
             if isinstance(value, str):
@@ -133,6 +150,27 @@ async def _parse_body(request: Request, raw: bytes, max_depth: int) -> tuple[Any
     return text, {}
 
 
+async def _read_form(request: Request) -> FormData:
+    try:
+        return await request.form(max_files=MAX_FORM_PARTS, max_fields=MAX_FORM_PARTS)
+    except (MultiPartException, HTTPException) as exc:
+        message = getattr(exc, "message", None) or getattr(exc, "detail", str(exc))
+        if "boundary" in message:
+            raise BadRequest(
+                400,
+                "the multipart body has no boundary: send Content-Type:"
+                " multipart/form-data; boundary=<the separator your parts use>",
+            ) from None
+        for kind in ("fields", "files"):
+            if f"Too many {kind}" in message:
+                raise BadRequest(
+                    413,
+                    f"the multipart body has more than {MAX_FORM_PARTS} {kind};"
+                    " send fewer, or JSON",
+                ) from None
+        raise BadRequest(400, f"the multipart body cannot be read: {message}") from None
+
+
 def _fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in items:
@@ -144,15 +182,20 @@ def _fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def client_ip(request: Request) -> str | None:
+    """The peer's address; behind RELAYFLOW_TRUSTED_PROXIES, uvicorn has already put the
+    client's from X-Forwarded-For there (anyone else's X-Forwarded-For is just a header)."""
+    return request.client.host if request.client else None
+
+
 def _delivery(request: Request, path: str, raw: bytes) -> Delivery:
-    client = request.client
     return Delivery(
         method=request.method,
         path="/" + path,
         headers={k.lower(): v for k, v in request.headers.items()},
         query=_fields(parse_qsl(request.url.query, keep_blank_values=True)),
         body=raw,
-        client_ip=request.headers.get("x-forwarded-for", client.host if client else None),
+        client_ip=client_ip(request),
         url=str(request.url),
     )
 
@@ -192,8 +235,9 @@ def make_hook_endpoint(runtime: Runtime):
         assert trigger is not None
         if trigger.auth == "token":
             expected = _expected_token(trigger)
-            given = request.headers.get("authorization", "")
-            if not expected or not hmac.compare_digest(given, f"Bearer {expected}"):
+            # bytes: compare_digest refuses str with non-ASCII characters (a 500)
+            given = request.headers.get("authorization", "").encode("latin-1")
+            if not expected or not hmac.compare_digest(given, f"Bearer {expected}".encode()):
                 return _refuse(401, "this endpoint needs Authorization: Bearer <token>")
         try:
             raw = await _read_body(request, config.body_limit)
@@ -205,7 +249,6 @@ def make_hook_endpoint(runtime: Runtime):
         except Refused as exc:
             await runtime.log_refusal(workflow.id, exc.reason)
             return _refuse(exc.status, exc.reason)
-        client = request.client
         event = {
             "method": request.method,
             "path": "/" + path,
@@ -214,7 +257,7 @@ def make_hook_endpoint(runtime: Runtime):
             "body": body,
             **extra,
             **(_raw_body(raw) if trigger.raw_body else {}),
-            "client_ip": request.headers.get("x-forwarded-for", client.host if client else None),
+            "client_ip": client_ip(request),
             "url": str(request.url),
         }
         key = None
@@ -278,12 +321,25 @@ def make_hook_endpoint(runtime: Runtime):
         if len(parts) != 3 or parts[2] not in links.ACTIONS:
             return _refuse(404, f"no such link: /hooks/{path}")
         run_id, action = parts[1], parts[2]
-        if not links.verify(config, run_id, action, request.query_params.get("sig", "")):
-            return _refuse(403, "this link's signature is not valid for that run")
-        changed = await runtime.control(run_id, action)
-        if not changed:
-            return _refuse(409, f"run {run_id} is not waiting, so it cannot be {action}d")
-        return JSONResponse({"ok": True, "run_id": run_id, "action": action})
+        query = request.query_params
+        expires = query.get("exp", "")
+        step = query.get("step", "")
+        if not step or not expires.isdigit():
+            return _refuse(
+                403,
+                "this link has no step or expiry (step=, exp=); use the"
+                " resume_url or cancel_url the delay gave",
+            )
+        signed = links.SignedLink(run_id, step, action, int(expires))
+        if not links.verify(config, signed, query.get("sig", "")):
+            return _refuse(403, "this link's signature is not valid for that run and step")
+        if signed.expires < time.time():
+            return _refuse(410, f"this link expired at {signed.expires} (unix time)")
+        if not await runtime.control_link(run_id, step, action):
+            return _refuse(
+                409, f"run {run_id} is not sleeping at step {step}, so it cannot be {action}d"
+            )
+        return JSONResponse({"ok": True, "run_id": run_id, "step": step, "action": action})
 
     return hook
 

@@ -206,8 +206,9 @@ class Accounts(Protocol):
 
 
 class Links(Protocol):
-    def url(self, run_id: str, action: str) -> str:
-        """A signed link that resumes or cancels the run."""
+    def url(self, run_id: str, step: str, action: str, until: float) -> str:
+        """A signed link that resumes or cancels the run while it sleeps at `step`, valid
+        until `until` (plus a grace period)."""
         ...
 
 
@@ -223,6 +224,8 @@ class CodeRunner(Protocol):
     async def run(self, request: Any) -> Any: ...
 
     async def python_for(self, requirements: list[str]) -> str | None: ...
+
+    async def node_modules_for(self, packages: list[str]) -> str | None: ...
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""`code:` / `code_file:`: Python with Pipedream's shape, `def handler(pd): ...`.
+"""`code:` / `code_file:`: Python with Pipedream's shape, `def handler(pd): ...`, or with
+`runtime: nodejs` (or a `.mjs`/`.js` file) a Pipedream component,
+`export default defineComponent({ async run({ steps, $ }) { ... } })`.
 
 The step runs out of process (relayflow.codestep, through `services.code`); this kind
 decides what `pd` may see (the run's steps, the step's inputs, the accounts and data
@@ -9,8 +11,12 @@ flow requests (exit, delay, rerun) and an HTTP response.
 from __future__ import annotations
 
 import ast
+import functools
+import re
+import shutil
+import subprocess
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -20,12 +26,25 @@ from relayflow.model.settings import RetryPolicy
 from relayflow.redact import MASK, Redactor
 from relayflow.sdk import Duration, HttpResponse, StepError
 from relayflow.steps.base import Attempt, Check, Node, Program, StepKind, StepModel, check_value
+from relayflow.steps.delay import MAX_DELAY
 from relayflow.steps.outcome import StepOutcome, describe_error, is_retryable
+
+NODE_FILES = (".mjs", ".js")
+NODE_CHECK_TIMEOUT = 20.0
 
 
 class CodeStep(StepModel):
-    code: str | None = Field(None, description="Python source defining handler(pd)")
-    code_file: str | None = Field(None, description="A .py file next to the workflow file")
+    code: str | None = Field(
+        None,
+        description="Python source defining handler(pd), or (runtime: nodejs) an ES module"
+        " exporting defineComponent({ async run({ steps, $ }) {...} })",
+    )
+    code_file: str | None = Field(
+        None, description="A .py, .mjs or .js file next to the workflow file"
+    )
+    runtime: Literal["python", "nodejs"] | None = Field(
+        None, description="The code's language; default python (nodejs for .mjs/.js files)"
+    )
     accounts: dict[str, str] = Field(
         default_factory=dict, description="Code steps: pd.inputs[key]['$auth'] from account"
     )
@@ -37,7 +56,20 @@ class CodeStep(StepModel):
     def _one_source(self) -> CodeStep:
         if self.code is not None and self.code_file is not None:
             raise ValueError("give the code once: `code:` or `code_file:`, not both")
+        if self.code_file is not None:
+            javascript = self.code_file.endswith(NODE_FILES)
+            if self.runtime is None and javascript:
+                self.runtime = "nodejs"  # kept when the file's text replaces code_file
+            elif self.runtime is not None and javascript != (self.runtime == "nodejs"):
+                raise ValueError(
+                    f"code_file {self.code_file!r} does not match runtime: {self.runtime}"
+                    " (Python steps are .py files, Node.js steps .mjs or .js)"
+                )
         return self
+
+    @property
+    def language(self) -> str:
+        return self.runtime or "python"
 
 
 class CodeKind(StepKind):
@@ -66,7 +98,7 @@ class CodeKind(StepKind):
         return True
 
     def metric_key(self, node: Node) -> str:
-        return "code.python"
+        return f"code.{node.step.language}"
 
     async def run(self, attempt: Attempt) -> StepOutcome:
         node, run, services = attempt.node, attempt.run, attempt.services
@@ -86,7 +118,10 @@ class CodeKind(StepKind):
                 secrets.extend(hidden)
                 inputs[key] = {"$auth": fields}
                 shown[key] = {"$auth": MASK, "account": account}
-            python = await services.code.python_for(attempt.workflow.workflow.requirements)
+            workflow = attempt.workflow.workflow
+            nodejs = step.language == "nodejs"
+            python = None if nodejs else await services.code.python_for(workflow.requirements)
+            packages = await services.code.node_modules_for(workflow.packages) if nodejs else None
         except Exception as exc:  # noqa: BLE001 - shown as the step's error
             return StepOutcome(
                 "failed",
@@ -98,12 +133,14 @@ class CodeKind(StepKind):
             )
         context = {**attempt.trigger_context(), "run": {"runs": attempt.number}}
         if services.links is not None:
-            context["resume_url"] = services.links.url(run.id, "resume")
-            context["cancel_url"] = services.links.url(run.id, "cancel")
+            # the code picks its delay (up to a year) after these are made
+            until = time.time() + MAX_DELAY
+            for action in ("resume", "cancel"):
+                context[f"{action}_url"] = services.links.url(run.id, node.name, action, until)
         result = await services.code.run(
             CodeRequest(
                 source=node.source or "",
-                filename=f"{attempt.workflow.name}/{node.name}.py",
+                filename=f"{attempt.workflow.name}/{node.name}.{'mjs' if nodejs else 'py'}",
                 steps=dict(attempt.scope["steps"]),
                 inputs=inputs,
                 context=context,
@@ -112,6 +149,8 @@ class CodeKind(StepKind):
                 python=python,
                 workflow=attempt.workflow.workflow_id,
                 env=dict(services.env),
+                runtime=step.language,
+                packages=packages,
             )
         )
         redact = Redactor(secrets)
@@ -159,6 +198,9 @@ def _check_source(step: CodeStep, check: Check) -> None:
             return
         step.code_file = None
     source = step.code or ""
+    if step.language == "nodejs":
+        _check_javascript(source, report)
+        return
     try:
         tree = ast.parse(source, filename=f"steps.{step.name}.code")
     except SyntaxError as exc:
@@ -169,6 +211,47 @@ def _check_source(step: CodeStep, check: Check) -> None:
         for n in tree.body
     ):
         report(("code",), "code steps define `def handler(pd):` that returns the step's result")
+
+
+_DEFAULT_EXPORT = re.compile(r"^\s*export\s+default\b", re.MULTILINE)
+
+
+def _check_javascript(source: str, report: Any) -> None:
+    """`node --check` (parses, runs nothing) where node is installed; and a default export."""
+    problem = _javascript_syntax_error(source)
+    if problem:
+        report(("code",), problem)
+    elif not _DEFAULT_EXPORT.search(source):
+        report(
+            ("code",),
+            "Node.js code steps export a component: `export default defineComponent({"
+            " async run({ steps, $ }) { ... } })`",
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _javascript_syntax_error(source: str) -> str | None:
+    """What `node --check` says is wrong with `source` (None: nothing, or no node here).
+    Cached: a deploy or a draft of unchanged code starts no process."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        done = subprocess.run(
+            [node, "--input-type=module", "--check"],
+            input=source,
+            capture_output=True,
+            text=True,
+            timeout=NODE_CHECK_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.strip().splitlines()
+    line = re.match(r"^\[stdin\]:(\d+)", lines[0]) if lines else None
+    said = next((x for x in lines if re.match(r"^\w*Error: ", x)), "")
+    return f"JavaScript syntax error{f' at line {line.group(1)}' if line else ''}: {said}"
 
 
 def _store_marker(value: Any) -> Any:

@@ -59,7 +59,7 @@ class DelayKind(FlowKind):
         value: dict[str, Any] = {"resume_at": until, "seconds": seconds}
         links = attempt.services.links
         if links is not None:
-            value["resume_url"] = links.url(attempt.run.id, "resume")
-            value["cancel_url"] = links.url(attempt.run.id, "cancel")
+            for action in ("resume", "cancel"):
+                value[f"{action}_url"] = links.url(attempt.run.id, node.name, action, until)
         skipped = [f"test run: the {seconds:g}s delay was skipped"] if attempt.run.test else None
         return decided(value, {"delay": raw}, sleep_until=until, logs=skipped)

@@ -55,11 +55,20 @@ class Database:
 
             dsn = self.url.replace("postgresql+psycopg://", "postgresql://")
             return psycopg.connect(dsn, autocommit=False)
+        self._create_private()
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
+
+    def _create_private(self) -> None:
+        """Create the SQLite file readable by this user only (SQLite gives its -wal and
+        -shm files the same mode); an existing file is left as it is."""
+        if self.path in ("", ":memory:") or os.path.exists(self.path):
+            return
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     def write_turn(self) -> WriteTurn | contextlib.nullcontext[None]:
         """What a writer holds around each write transaction: on SQLite a file lock that
@@ -77,7 +86,8 @@ class Database:
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent, safe to call at every start)."""
         if not self.is_postgres:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._create_private()
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         # Another process may be writing (a running server): wait for the lock, as readers do.

@@ -51,8 +51,24 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         password = str(form.get("password") or "")
         target = safe_next(str(form.get("next") or ""))
         hint = await run_in_threadpool(no_users_hint)
+        address = request.client.host if request.client else None
+        refusal = ui.sign_in_limit.refusal(name, address)
+        if refusal is not None:
+            page = ui.render(
+                request,
+                "login.html",
+                None,
+                status_code=429,
+                next=target,
+                hint=hint,
+                error=refusal.message,
+                username=name,
+            )
+            page.headers["retry-after"] = str(refusal.seconds)
+            return page
         user = await run_in_threadpool(ui.users.verify, name, password)
         if user is None:
+            ui.sign_in_limit.failed(name, address)
             return ui.render(
                 request,
                 "login.html",
@@ -63,6 +79,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
                 error="That user name and password do not match.",
                 username=name,
             )
+        ui.sign_in_limit.succeeded(name, address)
         token, _session = await run_in_threadpool(ui.sessions.create, user.name)
         response = RedirectResponse(target, 303)
         ui.set_session_cookie(request, response, token)

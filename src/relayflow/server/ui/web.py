@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from relayflow.runtime import Runtime
 from relayflow.users.sessions import COOKIE, Session, Sessions
+from relayflow.users.signin_limit import SignInLimit
 from relayflow.users.store import UserStore
 
 HERE = Path(__file__).parent
@@ -98,6 +99,10 @@ class UI:
         self.db = runtime.db
         self.sessions = Sessions(runtime.db)
         self.users = UserStore(runtime.db)
+        config = runtime.config
+        self.sign_in_limit = SignInLimit(
+            config.signin_attempts, config.signin_address_attempts, config.signin_window
+        )
         self.static = _load_static()
         self.env = Environment(
             loader=FileSystemLoader(str(HERE / "templates")),

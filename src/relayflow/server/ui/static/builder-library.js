@@ -8,6 +8,7 @@ window.relayflow.builderParts.library = function (B) {
 
   const BUILTINS = [
     { kind: "code", title: "Python code", description: "def handler(pd): … with pd.steps, pd.export, pd.flow", app: "built-in" },
+    { kind: "nodejs", title: "Node.js code", description: "export default defineComponent({ async run({ steps, $ }) … }) as in Pipedream", app: "built-in" },
     { kind: "filter", title: "Filter", description: "Continue or end the run on a condition", app: "flow control" },
     { kind: "if", title: "If / else", description: "Run steps only when a condition holds", app: "flow control" },
     { kind: "switch", title: "Switch", description: "Pick steps by a value", app: "flow control" },

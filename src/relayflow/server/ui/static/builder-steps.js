@@ -34,7 +34,8 @@ window.relayflow.builderParts.steps = function (B) {
   function stepTitle(step) {
     const kind = kindOf(step);
     if (kind === "uses") return B.actions[step.uses] ? B.actions[step.uses].title : step.uses;
-    return { code: "Python code", code_file: "Python code (file)", filter: "Filter", if: "If / else", switch: "Switch", delay: "Delay", end: "End workflow" }[kind];
+    const language = step.runtime === "nodejs" ? "Node.js" : "Python";
+    return { code: `${language} code`, code_file: `${language} code (file)`, filter: "Filter", if: "If / else", switch: "Switch", delay: "Delay", end: "End workflow" }[kind];
   }
 
   // A button or text that names the step, kept in step with renames (builder-arrange.js).
@@ -92,12 +93,20 @@ window.relayflow.builderParts.steps = function (B) {
     }
     const area = el("textarea", { id: `${id}-code`, rows: 8, "aria-describedby": `${id}-code-help` });
     area.value = step.code || "";
-    const out = [el("label", { for: `${id}-code` }, "Code (Python)"), area, el("p", { class: "help", id: `${id}-code-help` }, "def handler(pd): return a value; pd.steps holds the trigger and earlier results, pd.export(name, value) exports. Tab indents; press Esc then Tab to leave the editor.")];
+    const help = step.runtime === "nodejs"
+      ? "export default defineComponent({ async run({ steps, $ }) { … } }): return a value; steps holds the trigger and earlier results, $.export(name, value) exports, this.NAME is an input."
+      : "def handler(pd): return a value; pd.steps holds the trigger and earlier results, pd.export(name, value) exports.";
+    const label = step.runtime === "nodejs" ? "Code (Node.js)" : "Code (Python)";
+    const out = [el("label", { for: `${id}-code` }, label), area, el("p", { class: "help", id: `${id}-code-help` }, `${help} Tab indents; press Esc then Tab to leave the editor.`)];
     queueMicrotask(() =>
-      codeEditor.attach(area, (text) => {
-        step.code = text;
-        B.markDirty();
-      })
+      codeEditor.attach(
+        area,
+        (text) => {
+          step.code = text;
+          B.markDirty();
+        },
+        step.runtime === "nodejs" ? "javascript" : "python"
+      )
     );
     return out;
   }
@@ -215,8 +224,10 @@ window.relayflow.builderParts.steps = function (B) {
       step.with = {};
       return step;
     }
-    const name = uniqueStepName(choice.kind === "code" ? "code" : choice.kind);
+    const name = uniqueStepName(["code", "nodejs"].includes(choice.kind) ? "code" : choice.kind);
     switch (choice.kind) {
+      case "nodejs":
+        return { name, runtime: "nodejs", code: "export default defineComponent({\n  async run({ steps, $ }) {\n    const body = steps.trigger.event.body || {};\n    return { email: body.email };\n  },\n});\n" };
       case "code":
         return { name, code: 'def handler(pd):\n    body = pd.steps["trigger"]["event"].get("body") or {}\n    return {"email": body.get("email")}\n' };
       case "filter":

@@ -1,53 +1,87 @@
-// A small Python code editor: a textarea (which keeps editing, undo and accessibility
-// native) over a <pre> that shows the same text with syntax highlighting.
+// A small code editor for Python and JavaScript: a textarea (which keeps editing, undo and
+// accessibility native) over a <pre> that shows the same text with syntax highlighting.
 "use strict";
 
 window.relayflow.codeEditor = (function () {
-  const KEYWORDS = new Set(
-    ("and as assert async await break class continue def del elif else except finally for from " +
-      "global if import in is lambda nonlocal not or pass raise return try while with yield " +
-      "None True False").split(" ")
-  );
-  const BUILTINS = new Set(
-    ("print len str int float bool dict list set tuple range enumerate zip isinstance sorted " +
-      "min max sum any all round abs map filter repr type pd").split(" ")
-  );
-  const TOKEN = new RegExp(
-    [
-      "(#[^\\n]*)", // comment
-      "((?:[rRbBfFuU]{1,2})?(?:\"\"\"[\\s\\S]*?(?:\"\"\"|$)|'''[\\s\\S]*?(?:'''|$)|\"(?:\\\\.|[^\"\\\\\\n])*\"?|'(?:\\\\.|[^'\\\\\\n])*'?))", // string
-      "(\\b\\d[\\d_]*(?:\\.\\d*)?(?:[eE][+-]?\\d+)?\\b)", // number
-      "([A-Za-z_][A-Za-z0-9_]*)", // name
-    ].join("|"),
-    "g"
-  );
+  const words = (text) => new Set(text.split(" "));
+  // Per language: keywords, names worth a colour, its tokens (comment, string, number, name),
+  // what ends a line that opens an indented block, the indent unit, and the keywords after
+  // which a name is a function's.
+  const LANGUAGES = {
+    python: {
+      keywords: words(
+        "and as assert async await break class continue def del elif else except finally for " +
+          "from global if import in is lambda nonlocal not or pass raise return try while with " +
+          "yield None True False"
+      ),
+      builtins: words(
+        "print len str int float bool dict list set tuple range enumerate zip isinstance " +
+          "sorted min max sum any all round abs map filter repr type pd"
+      ),
+      tokens: [
+        "(#[^\\n]*)",
+        "((?:[rRbBfFuU]{1,2})?(?:\"\"\"[\\s\\S]*?(?:\"\"\"|$)|'''[\\s\\S]*?(?:'''|$)|\"(?:\\\\.|[^\"\\\\\\n])*\"?|'(?:\\\\.|[^'\\\\\\n])*'?))",
+        "(\\b\\d[\\d_]*(?:\\.\\d*)?(?:[eE][+-]?\\d+)?\\b)",
+        "([A-Za-z_][A-Za-z0-9_]*)",
+      ],
+      opensBlock: /:\s*(#.*)?$/,
+      unit: "    ",
+      definers: words("def class"),
+    },
+    javascript: {
+      keywords: words(
+        "async await break case catch class const continue default delete do else export " +
+          "extends false finally for from function if import in instanceof let new null of " +
+          "return static super switch this throw true try typeof undefined var void while yield"
+      ),
+      builtins: words(
+        "console JSON Math Object Array Promise String Number Boolean Date Map Set Error " +
+          "process require steps $ defineComponent"
+      ),
+      tokens: [
+        "(\\/\\/[^\\n]*|\\/\\*[\\s\\S]*?(?:\\*\\/|$))",
+        "(`(?:\\\\.|[^`\\\\])*`?|\"(?:\\\\.|[^\"\\\\\\n])*\"?|'(?:\\\\.|[^'\\\\\\n])*'?)",
+        "(\\b\\d[\\d_]*(?:\\.\\d*)?(?:[eE][+-]?\\d+)?n?\\b)",
+        "([A-Za-z_$][A-Za-z0-9_$]*)",
+      ],
+      opensBlock: /[{[(]\s*(\/\/.*)?$/,
+      unit: "  ",
+      definers: words("function class"),
+    },
+  };
+  for (const language of Object.values(LANGUAGES)) {
+    language.pattern = new RegExp(language.tokens.join("|"), "g");
+  }
 
   function escape(text) {
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
 
-  function highlight(code) {
+  function highlight(code, name = "python") {
+    const { pattern, keywords, builtins, definers } = LANGUAGES[name];
     let html = "";
     let last = 0;
     let afterDef = false;
-    for (const match of code.matchAll(TOKEN)) {
+    for (const match of code.matchAll(pattern)) {
       html += escape(code.slice(last, match.index));
       last = match.index + match[0].length;
       const text = escape(match[0]);
       if (match[1]) html += `<span class="tok-com">${text}</span>`;
       else if (match[2]) html += `<span class="tok-str">${text}</span>`;
       else if (match[3]) html += `<span class="tok-num">${text}</span>`;
-      else if (KEYWORDS.has(match[0])) html += `<span class="tok-kw">${text}</span>`;
+      else if (keywords.has(match[0])) html += `<span class="tok-kw">${text}</span>`;
       else if (afterDef) html += `<span class="tok-fn">${text}</span>`;
-      else if (BUILTINS.has(match[0])) html += `<span class="tok-builtin">${text}</span>`;
+      else if (builtins.has(match[0])) html += `<span class="tok-builtin">${text}</span>`;
       else html += text;
-      afterDef = match[0] === "def" || match[0] === "class";
+      afterDef = definers.has(match[0]);
     }
     return html + escape(code.slice(last)) + "\n";
   }
 
-  // Wrap `textarea` in an editor; `onChange(text)` follows every edit.
-  function attach(textarea, onChange) {
+  // Wrap `textarea` in an editor of `language` (python, javascript); `onChange(text)` follows
+  // every edit.
+  function attach(textarea, onChange, language = "python") {
+    const { opensBlock, unit } = LANGUAGES[language];
     const box = document.createElement("div");
     box.className = "code-editor";
     const pre = document.createElement("pre");
@@ -62,7 +96,7 @@ window.relayflow.codeEditor = (function () {
     let escaped = false;
 
     function refresh() {
-      code.innerHTML = highlight(textarea.value);
+      code.innerHTML = highlight(textarea.value, language);
       textarea.style.height = "auto";
       textarea.style.height = `${textarea.scrollHeight + 2}px`;
       pre.scrollLeft = textarea.scrollLeft;
@@ -84,12 +118,12 @@ window.relayflow.codeEditor = (function () {
       if (event.key === "Tab" && !escaped && !event.ctrlKey && !event.altKey && !event.metaKey) {
         event.preventDefault();
         if (event.shiftKey) return dedent();
-        insert("    ");
+        insert(unit);
       } else if (event.key === "Enter" && !event.shiftKey) {
         const before = textarea.value.slice(0, textarea.selectionStart);
         const line = before.slice(before.lastIndexOf("\n") + 1);
         let indent = line.match(/^\s*/)[0];
-        if (/:\s*(#.*)?$/.test(line)) indent += "    ";
+        if (opensBlock.test(line)) indent += unit;
         event.preventDefault();
         insert("\n" + indent);
       }
@@ -98,7 +132,7 @@ window.relayflow.codeEditor = (function () {
 
     function dedent() {
       const start = textarea.value.lastIndexOf("\n", textarea.selectionStart - 1) + 1;
-      const head = textarea.value.slice(start, start + 4);
+      const head = textarea.value.slice(start, start + unit.length);
       const spaces = head.match(/^ */)[0].length;
       if (!spaces) return;
       const caret = textarea.selectionStart;
