@@ -21,6 +21,7 @@ Goal: trivial-step overhead <= 1 ms p50 with a warm pool, in either language.
 
     .venv/bin/python bench/codestep.py [--size 2] [--calls 5000] [--seconds 3]
                                        [--concurrency 1,2,4,8] [--loop uvloop|asyncio]
+                                       [--no-egress]  (without the egress socket guard)
 """
 
 from __future__ import annotations
@@ -226,7 +227,13 @@ def cpu_summary(cpu: dict) -> str:
 
 async def main(args: argparse.Namespace) -> dict:
     figures: dict = {"pool_size": args.size, "loop": args.loop, "cpus": os.cpu_count()}
-    pool = CodePool(size=args.size)
+    guard = None
+    if args.egress:  # the socket guard relayflow installs in every code-step process
+        from relayflow import egress
+
+        guard = (egress.__file__, egress.EgressPolicy.from_env("127.0.0.1:8787").to_json())
+    figures["egress_guard"] = bool(guard)
+    pool = CodePool(size=args.size, socket_guard=guard)
     started = time.perf_counter()
     await pool.start()
     figures["pool_start_ms"] = (time.perf_counter() - started) * 1000
@@ -290,6 +297,12 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", default="1,2,4,8")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument(
+        "--egress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with the egress policy's socket guard in the code-step processes, as relayflow runs",
+    )
     options = parser.parse_args()
     if options.loop == "uvloop":
         import uvloop

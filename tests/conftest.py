@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+from relayflow.sandbox import SandboxServer
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("RELAYFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 RELAYFLOW = [sys.executable, "-m", "relayflow.cli"]
@@ -290,6 +292,18 @@ def relayflow(tmp_path: Path, database_url: str) -> Iterator[Relayflow]:
     installation.stop_all()
 
 
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """A CleverTap sandbox shared by a module's tests (folders may define their own)."""
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The module's sandbox, reset (no profiles, events or faults) before the test."""
+    sandbox_server.reset()
+    return sandbox_server
 @contextlib.contextmanager
 def platform_with_secrets(
     prefix: str,
@@ -310,7 +324,10 @@ def platform_with_secrets(
         (root / "flows" / name).write_text(text)
     try:
         rf.cli("deploy", str(root / "flows"))
-        rf.cli("accounts", "add", "clevertap", "ct", "--account-id", "A", "--passcode", "pass")
+        rf.cli(
+            "accounts", "add", "clevertap", "ct", "--account-id", "A", "--passcode", "pass",
+            "--no-test",
+        )  # fmt: skip
         rf.start()
         yield rf
     finally:

@@ -29,7 +29,8 @@ def test_a_healthy_installation_passes(sqlite_relayflow) -> None:
     rf.cli("db", "upgrade")
     done = rf.cli("doctor", "--json")
     found = {c["name"]: c for c in json.loads(done.stdout)}
-    assert [c["status"] for c in found.values()] == ["ok"] * 5, found
+    assert [c["status"] for c in found.values()] == ["ok"] * 6, found
+    assert found["egress policy"]["detail"].startswith("steps may not connect to 169.254.0.0/16")
     assert found["code-step sandbox"]["detail"].startswith("isolated with bubblewrap")
     assert found["Node.js code steps"]["detail"].startswith("node v")
     assert found["database"]["detail"].endswith("relayflow.db answers")

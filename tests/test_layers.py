@@ -14,7 +14,17 @@ from conftest import ROOT
 LAYERS = [
     (
         "leaves",
-        ["ids", "jsoncodec", "redact", "metrics", "expressions", "config", "console", "codestep"],
+        [
+            "ids",
+            "jsoncodec",
+            "redact",
+            "metrics",
+            "expressions",
+            "config",
+            "console",
+            "egress",
+            "codestep",
+        ],
     ),
     ("SDK", ["sdk"]),
     ("apps", ["apps"]),
@@ -23,7 +33,7 @@ LAYERS = [
     ("model", ["model.workflow", "model.loader"]),
     ("store", ["store"]),
     ("engine", ["engine"]),
-    ("services", ["workflows", "accounts", "datastores", "users", "triggers"]),
+    ("services", ["workflows", "accounts", "datastores", "users", "triggers", "audit"]),
     ("process", ["runtime"]),
     ("interfaces", ["server", "cli", "sandbox"]),
 ]

@@ -46,8 +46,11 @@ def _number(name: str, default: float, kind: type[int] | type[float]) -> Any:
         ) from None
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in ("1", "true", "yes", "on")
 
 
 @dataclass
@@ -86,6 +89,10 @@ class Config:
     notify_urls: tuple[str, ...] = ()
 
     files_roots: tuple[Path, ...] = ()  # where polling sources may read files (empty: anywhere)
+    metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
+    api_docs: bool = True  # /docs, /redoc and /openapi.json
+    mask_for_viewers: bool = False  # viewers see runs without event payloads or step data
+    listen: str | None = None  # host:port the server listens on (steps may not connect to it)
 
     @property
     def private_paths(self) -> list[Path]:
@@ -129,6 +136,10 @@ class Config:
                 for p in os.environ.get("RELAYFLOW_FILES_ROOTS", "").split(os.pathsep)
                 if p.strip()
             ),
+            metrics_token=os.environ.get("RELAYFLOW_METRICS_TOKEN", "").strip() or None,
+            api_docs=_flag("RELAYFLOW_API_DOCS", default=True),
+            listen=os.environ.get("RELAYFLOW_LISTEN") or None,
+            mask_for_viewers=_flag("RELAYFLOW_MASK_FOR_VIEWERS"),
         )
 
     @property

@@ -28,3 +28,28 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self(v) for v in value]
         return value
+
+
+PAYLOAD_MASK = "(hidden from viewers: RELAYFLOW_MASK_FOR_VIEWERS is on)"
+
+
+def mask_payloads(run: dict[str, Any]) -> dict[str, Any]:
+    """A run (or event) as a viewer sees it when the operator hides payloads: the event,
+    and each step's inputs, return value, exports and logs replaced; statuses, times and
+    errors kept."""
+    shown = dict(run)
+    for key in ("event", "payload"):
+        if key in shown:
+            shown[key] = PAYLOAD_MASK
+    steps = []
+    for step in shown.get("steps") or []:
+        step = dict(step)
+        for key in ("inputs", "return_value", "exports", "iterations"):
+            if step.get(key) is not None:
+                step[key] = PAYLOAD_MASK
+        if step.get("logs"):
+            step["logs"] = [PAYLOAD_MASK]
+        steps.append(step)
+    if "steps" in shown:
+        shown["steps"] = steps
+    return shown

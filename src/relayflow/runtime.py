@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from relayflow import metrics
+from relayflow import audit, egress, metrics
 from relayflow.accounts.resolver import AccountResolver
 from relayflow.codestep import NODE, PYTHON, CodePool, Isolation, detect
 from relayflow.config import Config
@@ -73,14 +73,15 @@ def _owner_id(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
 
 
-def _http_client(connections: int) -> aiohttp.ClientSession:
+def _http_client(connections: int, policy: egress.EgressPolicy) -> aiohttp.ClientSession:
     """The client of http.request steps: one keep-alive pool for every run of this process.
 
     aiohttp, not httpx: on this hot path httpx's pool costs about 1 ms of CPU per request
     and grows with the requests in flight (bench/e2e.py); aiohttp's costs about 0.13 ms.
+    Its connections go only where the egress policy allows.
     """
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections, ttl_dns_cache=60),
+        connector=egress.connector(policy, limit=connections, ttl_dns_cache=60),
         timeout=aiohttp.ClientTimeout(total=30),
         auto_decompress=True,
     )
@@ -143,7 +144,9 @@ class Runtime:
         slots.install(slot_provider(self.db, self.config.home))
         self.writer.start()
         self.catalog.refresh()
-        self.http = _http_client(self.config.worker_capacity)
+        policy = egress.EgressPolicy.from_env(self.config.listen)
+        egress.install(policy)  # app clients built through the SDK follow it too
+        self.http = _http_client(self.config.worker_capacity, policy)
         isolation = await asyncio.to_thread(lambda: self.code_isolation)
         if not isolation.available:
             log.warning("code steps %s", isolation.status(self.config.unsafe_code_steps))
@@ -156,6 +159,8 @@ class Runtime:
                 allow_unisolated=self.config.unsafe_code_steps,
                 max_processes=self.config.code_max_processes,
                 runtime=runtime,
+                # Python steps' sockets follow the egress policy (Node.js steps' do not yet)
+                socket_guard=(egress.__file__, policy.to_json()) if runtime is PYTHON else None,
             )
             for runtime in (PYTHON, NODE)
         ]
@@ -425,6 +430,15 @@ class Runtime:
         )
         await self.writer.write(Batch(new.statements(), notify=True))
         self.wake_workers()
+        await asyncio.to_thread(
+            audit.record,
+            self.db,
+            "run.replay",
+            run_id,
+            workflow=row.name,
+            version=version,
+            new_run=new.run_id,
+        )
         return new
 
     @property

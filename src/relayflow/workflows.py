@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from relayflow import audit
 from relayflow.model.loader import (
     LoadedWorkflow,
     Problem,
@@ -197,7 +198,10 @@ class Workflows:
         results = []
         try:
             for item in items:
-                results.append(stored.deploy(self.db, item.workflow, item.source))
+                result = stored.deploy(self.db, item.workflow, item.source)
+                results.append(result)
+                if result.changed:
+                    audit.record(self.db, "workflow.deploy", result.name, version=result.version)
         except stored.DeployError as exc:
             raise WorkflowConflict(str(exc)) from None
         finally:
@@ -238,7 +242,9 @@ class Workflows:
         """Make an earlier version the one that runs."""
         self.version(name, version)
         try:
-            return stored.rollback(self.db, name, version)
+            row = stored.rollback(self.db, name, version)
+            audit.record(self.db, "workflow.rollback", name, version=version)
+            return row
         except stored.DeployError as exc:
             raise WorkflowConflict(str(exc)) from None
         finally:
@@ -254,11 +260,13 @@ class Workflows:
     def delete(self, name: str) -> None:
         """Remove a workflow with its versions, events, runs and step results."""
         stored.delete_workflow(self.db, self.get(name).id)
+        audit.record(self.db, "workflow.delete", name)
         self._refresh()
 
     def _set_active(self, name: str, active: bool) -> WorkflowRow:
         self.get(name)
         row = stored.set_active(self.db, name, active)
+        audit.record(self.db, "workflow.activate" if active else "workflow.pause", name)
         self._refresh()
         return row
 

@@ -17,18 +17,6 @@ from .helpers import ACCOUNT, Installation
 
 
 @pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
-    sandbox_server.reset()
-    return sandbox_server
-
-
-@pytest.fixture(scope="module")
 def installation(
     tmp_path_factory: pytest.TempPathFactory, sandbox_server: SandboxServer
 ) -> Iterator[Installation]:

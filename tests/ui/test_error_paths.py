@@ -68,8 +68,13 @@ def test_bad_credentials_fail_the_connection_test_with_clevertaps_answer(
     expect(failure).to_contain_text("HTTP 401: Invalid Credentials")
     expect(failure).not_to_contain_text("not-the-passcode")
 
-    # Saved anyway, the account's own Test button says the same; removing it works.
+    # Saving tests it again and refuses; saved anyway, the account's own Test button says
+    # the same; removing it works.
     form.get_by_role("button", name="Save account").click()
+    expect(failure).to_contain_text("Not saved: the connection test failed")
+    expect(failure).to_contain_text("HTTP 401: Invalid Credentials")
+    expect(page.locator("tr[data-account='wrong-passcode']")).to_have_count(0)
+    form.get_by_role("button", name="Save anyway").click()
     row = page.locator("tr[data-account='wrong-passcode']")
     row.get_by_role("button", name="Test wrong-passcode").click()
     expect(row.locator(".result")).to_contain_text("Invalid Credentials")

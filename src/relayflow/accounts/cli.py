@@ -89,12 +89,20 @@ def add(
         list[str], typer.Option("--field", help="key=value; repeatable (any app's fields)")
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
     replace: Annotated[bool, typer.Option(help="Overwrite an account of that name")] = False,
+    test: Annotated[
+        bool,
+        typer.Option(
+            help="Make the app's connection test call first and save nothing if it fails"
+            " (--no-test saves the account untested)"
+        ),
+    ] = True,
     home: Home = None,
     as_json: AsJson = False,
 ) -> None:
     """Connect an account: relayflow accounts add clevertap clevertap-prod --account-id ID
-    --passcode CODE --region in1 (or --endpoint http://127.0.0.1:8790 for the sandbox)."""
-    from relayflow.accounts.store import AccountError
+    --passcode CODE --region in1 (or --endpoint http://127.0.0.1:8790 for the sandbox).
+    The connection is tested before the account is saved, unless --no-test."""
+    from relayflow.accounts.store import AccountError, ConnectionTestFailed
 
     values = _parse_options(list(ctx.args), field)
     store = _store(home)
@@ -108,21 +116,28 @@ def add(
         for secret in (f for f in spec.account_fields if f.secret and f.required):
             if not values.get(secret.name) and sys.stdin.isatty():
                 values[secret.name] = typer.prompt(secret.label, hide_input=True)
-        account = store.add(app_key, name, values, replace=replace)
+        account, tested = asyncio.run(
+            store.add_tested(app_key, name, values, replace=replace, test=test)
+        )
+    except ConnectionTestFailed as exc:
+        fail(f"{exc.message}\nFix the fields, or pass --no-test to save the account untested.")
     except AccountError as exc:
         hint = ""
         if exc.field in _known_fields(store, app_key) and not values.get(exc.field):
             hint = f"; pass --{exc.field.replace('_', '-')} VALUE"
         fail(exc.message + hint)
     if as_json:
-        print_json(account.public())
+        print_json({**account.public(), "connection_test": tested})
         return
     shown = [f"{k} {v}" for k, v in account.fields.items()]
     if account.secrets_set:
         shown.append(f"{', '.join(account.secrets_set)} stored encrypted")
-    check = (
-        f" Check it with: relayflow accounts test {account.name}" if spec.test_connection else ""
-    )
+    if tested:
+        check = f" Connection tested: {tested}"
+    elif spec.test_connection:
+        check = f" Not tested; check it with: relayflow accounts test {account.name}"
+    else:
+        check = ""
     console.print(
         f"added {spec.title} account [bold]{account.name}[/] ({'; '.join(shown)}).{check}",
         highlight=False,

@@ -2,16 +2,20 @@
 
 Fields are checked against the app's `account_fields` (required, choices, defaults), then
 the app's `connect` is called once so that a value it cannot use (a malformed URL, say) is
-refused when the account is added rather than when a run first needs it. Secret fields are
-encrypted together as one Fernet token; nothing here returns them except `get`.
+refused when the account is added rather than when a run first needs it. `add_tested` also
+makes the app's connection test call first and saves nothing if it fails (the CLI, API and
+UI add accounts that way unless told to save untested). Secret fields are encrypted
+together as one Fernet token; nothing here returns them except `get`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from relayflow import audit
 from relayflow.accounts.crypto import SecretKeyError, Vault
 from relayflow.config import Config
 from relayflow.sdk import AccountField, App, discover
@@ -30,6 +34,25 @@ class AccountError(Exception):
         self.message = message
         self.status = status
         self.field = field
+
+
+class ConnectionTestFailed(AccountError):
+    """The app's connection test refused the fields; nothing was saved."""
+
+    def __init__(self, app: App, reason: str) -> None:
+        super().__init__(f"not saved: the {app.title} connection test failed: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _NewAccount:
+    """An account whose fields and name passed every check, not saved yet."""
+
+    app: App
+    name: str
+    public: dict[str, Any]
+    secret: dict[str, Any]
+    exists: bool
 
 
 @dataclass(frozen=True)
@@ -198,6 +221,32 @@ class AccountStore:
         self, app_key: str, name: str, given: dict[str, Any], *, replace: bool = False
     ) -> Account:
         """Check and store an account; with `replace`, overwrite one of the same app."""
+        return self._save(self._check_new(app_key, name, given, replace))
+
+    async def add_tested(
+        self,
+        app_key: str,
+        name: str,
+        given: dict[str, Any],
+        *,
+        replace: bool = False,
+        test: bool = True,
+    ) -> tuple[Account, str | None]:
+        """Check the account, make the app's connection test call (unless `test` is False
+        or the app has none), then store it: (account, what the test said or None).
+        ConnectionTestFailed, and nothing stored, when the test fails."""
+        new = await asyncio.to_thread(self._check_new, app_key, name, given, replace)
+        message = None
+        if test and new.app.test_connection is not None:
+            try:
+                message = await new.app.test_connection({**new.public, **new.secret})
+            except Exception as exc:  # noqa: BLE001 - the reason is the answer
+                raise ConnectionTestFailed(new.app, str(exc) or type(exc).__name__) from None
+        return await asyncio.to_thread(self._save, new), message
+
+    def _check_new(
+        self, app_key: str, name: str, given: dict[str, Any], replace: bool
+    ) -> _NewAccount:
         _check_name(name)
         app = self.app(app_key)
         public, secret = self.check_fields(app, given)
@@ -214,13 +263,19 @@ class AccountStore:
                 "remove it first or choose another name",
                 status=409,
             )
-        sealed = self.vault.seal(secret)
-        rows.save_account(self.db, name, app.key, public, sealed, exists=existing is not None)
-        return self.describe(name)
+        return _NewAccount(app, name, public, secret, exists=existing is not None)
+
+    def _save(self, new: _NewAccount) -> Account:
+        sealed = self.vault.seal(new.secret)
+        rows.save_account(self.db, new.name, new.app.key, new.public, sealed, exists=new.exists)
+        action = "account.replace" if new.exists else "account.add"
+        audit.record(self.db, action, new.name, app=new.app.key, fields=sorted(new.public))
+        return self.describe(new.name)
 
     def remove(self, name: str) -> Account:
         found = self.describe(name)
         rows.delete_account(self.db, name)
+        audit.record(self.db, "account.remove", name, app=found.app)
         return found
 
     def rename(self, name: str, new_name: str) -> Account:
@@ -232,6 +287,7 @@ class AccountStore:
                 status=409,
             )
         rows.rename_account(self.db, name, new_name)
+        audit.record(self.db, "account.rename", name, to=new_name)
         return self.describe(new_name)
 
 

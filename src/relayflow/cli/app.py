@@ -27,10 +27,16 @@ T = TypeVar("T")
 
 
 def _config(home: Path | None) -> Config:
+    """The settings, with the egress rules checked (a setting or a rule that cannot be read
+    stops here; the message names it)."""
+    from relayflow.egress import EgressPolicy
+
     try:
-        return Config.load(home)
-    except ValueError as exc:  # a setting that cannot be read; the message names it
+        config = Config.load(home)
+        EgressPolicy.from_env(config.listen)
+    except ValueError as exc:
         fail(str(exc))
+    return config
 
 
 def _with_runtime(config: Config, work: Callable[[Runtime], Awaitable[T]]) -> T:

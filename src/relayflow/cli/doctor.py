@@ -103,14 +103,27 @@ def home_permissions(config: Config) -> Check:
     return Check("home permissions", "fail" if keys_open else "warn", "; ".join(problems))
 
 
+def egress_policy(config: Config) -> Check:
+    """What steps may not connect to (the rules parsed already: `_config` checks them)."""
+    from relayflow.egress import EgressPolicy
+
+    return Check("egress policy", "ok", EgressPolicy.from_env(config.listen).describe())
+
+
 @app.command(rich_help_panel="Run relayflow")
 def doctor(home: Home = None, as_json: AsJson = False) -> None:
     """Check this installation: code-step sandbox, Node.js, database, migrations, home
-    permissions."""
+    permissions, and show the egress policy."""
     import typer
 
     config = _config(home)
-    checks = [code_steps(config), node_steps(), *database(config), home_permissions(config)]
+    checks = [
+        code_steps(config),
+        node_steps(),
+        *database(config),
+        home_permissions(config),
+        egress_policy(config),
+    ]
     if as_json:
         print_json([asdict(c) for c in checks])
     else:

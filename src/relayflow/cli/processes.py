@@ -37,13 +37,16 @@ def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
 
     if not os.environ.get("RELAYFLOW_PUBLIC_URL"):
         runtime.config.public_url = f"http://{host}:{port}"
+    runtime.config.listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     web = create_asgi(runtime)
     if banner:
         token = runtime.config.api_token_file
         console.print(f"[bold green]relayflow[/] is running on http://{host}:{port}")
         console.print(f"  webhooks  http://{host}:{port}/hooks/<path>")
-        console.print(f"  API       http://{host}:{port}/api/v1  (docs at /docs; token in {token})")
-        console.print(f"  metrics   http://{host}:{port}/metrics")
+        docs = "docs at /docs" if runtime.config.api_docs else "docs off"
+        console.print(f"  API       http://{host}:{port}/api/v1  ({docs}; token in {token})")
+        guarded = "  (bearer token required)" if runtime.config.metrics_token else ""
+        console.print(f"  metrics   http://{host}:{port}/metrics{guarded}")
         console.print(f"  web UI    http://{host}:{port}/")
         from relayflow.users import first_run_message
 

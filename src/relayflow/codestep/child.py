@@ -321,6 +321,22 @@ def _log_stream(fd: int):  # noqa: ANN202
     return open(fd, "w", buffering=1, closefd=False, **encoding)  # noqa: SIM115
 
 
+def _guard_sockets() -> None:
+    """Install the socket guard the pool names (its egress policy), before any step runs."""
+    path = os.environ.pop("RELAYFLOW_SOCKET_GUARD_MODULE", "")
+    config = os.environ.pop("RELAYFLOW_SOCKET_GUARD", "")
+    if not path:
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("relayflow_socket_guard", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    module.guard_sockets(config)
+
+
 def main() -> None:
     parent, memory_mb = int(sys.argv[1]), int(sys.argv[2])
     processes = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -343,6 +359,7 @@ def main() -> None:
     import faulthandler
 
     faulthandler.enable(sys.stderr)
+    _guard_sockets()
     Child(_Channel(rfd, wfd), memory_mb, sandboxed=processes > 0).serve()
 
 

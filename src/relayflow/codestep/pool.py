@@ -25,6 +25,7 @@ from typing import Any
 
 from relayflow.codestep.process import (
     CodeProcess,
+    SocketGuard,
     WorkerGone,
     WorkerStartError,
     remove_stale_homes,
@@ -63,6 +64,7 @@ class CodePool:
         allow_unisolated: bool = False,
         max_processes: int = DEFAULT_MAX_PROCESSES,
         runtime: Runtime = PYTHON,
+        socket_guard: SocketGuard | None = None,
     ) -> None:
         self.runtime = runtime  # the language of this pool's steps (runtimes.py, node/)
         self.size = max(0, size)
@@ -77,6 +79,7 @@ class CodePool:
         self.isolation = isolation  # None: found at start (sandbox.detect)
         self.allow_unisolated = allow_unisolated
         self.max_processes = max_processes  # per sandboxed process, threads included
+        self.socket_guard = socket_guard  # loaded in every process before its first step
         self._spares: list[CodeProcess] = []
         self._idle: dict[Key, list[CodeProcess]] = {}
         self._workers: set[CodeProcess] = set()
@@ -210,7 +213,15 @@ class CodePool:
 
     def _process(self, python: str, memory_mb: int, key: Key) -> CodeProcess:
         sandbox = self.isolation.sandbox if self.isolation is not None else None
-        return CodeProcess(python, memory_mb, key, sandbox, self.max_processes, self.runtime)
+        return CodeProcess(
+            python,
+            memory_mb,
+            key,
+            sandbox,
+            self.max_processes,
+            self.runtime,
+            socket_guard=self.socket_guard,
+        )
 
     def _longest_idle(self) -> CodeProcess | None:
         candidates = [w for ws in self._idle.values() for w in ws] or list(self._spares)

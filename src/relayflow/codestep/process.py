@@ -46,6 +46,11 @@ START_TIMEOUT = 60.0
 MARKER = b"\x00relayflow:end:"
 HOME_PREFIX = "relayflow-code-"  # + the pool's pid: working folders of unsandboxed processes
 SANDBOX_HOME = "/tmp"  # the sandbox's private, in-memory /tmp
+# A guard on the child's sockets: (path of a standard-library-only module with a
+# `guard_sockets(config)` function, its config); relayflow passes relayflow/egress.py.
+SocketGuard = tuple[str, str]
+GUARD_MODULE = "RELAYFLOW_SOCKET_GUARD_MODULE"
+GUARD_CONFIG = "RELAYFLOW_SOCKET_GUARD"
 
 # Variables a step's process may see: what a shell needs to find programs and text
 # encodings, and the network proxy and CA settings its HTTP calls need. Nothing else.
@@ -134,9 +139,12 @@ class CodeProcess:
         sandbox: Sandbox | None = None,
         max_processes: int = DEFAULT_MAX_PROCESSES,
         runtime: Runtime = PYTHON,
+        *,
+        socket_guard: SocketGuard | None = None,
     ) -> None:
         self.python = python
         self.runtime = runtime
+        self.socket_guard = socket_guard
         self.memory_mb = memory_mb
         self.key = key
         self.sandbox = sandbox
@@ -163,9 +171,10 @@ class CodeProcess:
     async def start(self) -> None:
         runtime, program = self.runtime, self.python
         if self.sandbox is not None:
+            guard_file = [self.socket_guard[0]] if self.socket_guard else []
             argv = self.sandbox.command(
                 runtime.argv(program, 0, self.memory_mb, self.max_processes),
-                runtime.read_only(program),
+                [*runtime.read_only(program), *guard_file],
                 tmp_mb=max(64, self.memory_mb),
             )
             env, cwd = clean_env(SANDBOX_HOME), "/"
@@ -173,6 +182,8 @@ class CodeProcess:
             self._home = tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-")
             argv = runtime.argv(program, os.getpid(), self.memory_mb, 0)
             env, cwd = clean_env(self._home), self._home
+        if self.socket_guard:
+            env[GUARD_MODULE], env[GUARD_CONFIG] = self.socket_guard
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *argv,

@@ -88,6 +88,7 @@ class WorkerProcesses:
             PARENT_FD: str(theirs.fileno()),
             "RELAYFLOW_DATABASE_URL": self.config.database_url,
             "RELAYFLOW_PUBLIC_URL": self.config.public_url,
+            **({"RELAYFLOW_LISTEN": self.config.listen} if self.config.listen else {}),
         }
         try:
             slot.proc = await asyncio.create_subprocess_exec(

@@ -23,6 +23,7 @@ from relayflow.sdk.apps import AccountField, App
 from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
+from relayflow.sdk.http import EgressRefused, http_transport, sync_http_transport
 from relayflow.sdk.notify import send_notification
 from relayflow.sdk.polling import (
     LocalFiles,
@@ -48,6 +49,8 @@ from relayflow.sdk.sources import (
 
 __all__ = [
     "send_notification",
+    "http_transport",
+    "sync_http_transport",
     "AccountField",
     "Action",
     "ActionInputs",
@@ -57,6 +60,7 @@ __all__ = [
     "Emitted",
     "DataStoreError",
     "Duration",
+    "EgressRefused",
     "HttpResponse",
     "LocalFiles",
     "PollContext",

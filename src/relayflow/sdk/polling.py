@@ -120,10 +120,13 @@ class PollContext(Generic[InputsT]):
         or a refused sign-in (401, 403) fails the poll with the reason."""
         import httpx
 
+        from relayflow.sdk.http import EgressRefused, sync_http_transport
+
         try:
-            answer = httpx.get(
-                url, headers=headers, params=params, timeout=30, follow_redirects=True
-            )
+            with httpx.Client(transport=sync_http_transport(), timeout=30) as client:
+                answer = client.get(url, headers=headers, params=params, follow_redirects=True)
+        except EgressRefused as exc:
+            raise PollError(f"GET {url}: {exc}") from None
         except httpx.HTTPError as exc:
             raise PollError(f"GET {url} failed: {type(exc).__name__}: {exc}") from None
         if answer.status_code in (401, 403):

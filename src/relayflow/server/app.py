@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Depends, FastAPI
@@ -17,7 +18,7 @@ from relayflow import metrics
 from relayflow.accounts.store import AccountStore
 from relayflow.runtime import Runtime
 from relayflow.server.api import ROUTERS, add_error_handlers
-from relayflow.server.auth import load_or_create_token, require_token
+from relayflow.server.auth import audit_actor, load_or_create_token, require_token
 from relayflow.server.hooks import make_hook_endpoint
 from relayflow.server.ui import make_ui
 from relayflow.store import history
@@ -59,11 +60,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         finally:
             await runtime.stop()
 
+    docs = runtime.config.api_docs
     app = FastAPI(
         title="relayflow",
         version="0.1.0",
         description="Self-hosted workflow automation with CleverTap built in.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.router.routes.append(
         Route("/hooks/{path:path}", make_hook_endpoint(runtime), methods=HOOK_METHODS)
@@ -72,7 +77,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.account_store = AccountStore(runtime.db, runtime.config)
     app.state.users = UserStore(runtime.db)
     add_error_handlers(app)
-    signed_in = [Depends(require_token(token, runtime.db))]
+    signed_in = [Depends(require_token(token, runtime.db)), Depends(audit_actor)]
     for router in ROUTERS:
         app.include_router(router, dependencies=signed_in)
 
@@ -80,12 +85,26 @@ def create_app(runtime: Runtime) -> FastAPI:
     def healthz() -> JSONResponse:
         return JSONResponse({"ok": True, "workflows": len(runtime.catalog.workflows)})
 
+    metrics_token = runtime.config.metrics_token
+
     @app.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics_token and not _bearer_matches(request, metrics_token):
+            return JSONResponse(
+                {"detail": "/metrics needs `Authorization: Bearer <RELAYFLOW_METRICS_TOKEN>`"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         metrics.queue_depth.set(await asyncio.to_thread(history.queue_depth, runtime.db))
         merged = metrics.Merged(await runtime.worker_metrics())
         return Response(generate_latest(merged), media_type="text/plain; version=0.0.4")
 
-    app.include_router(make_ui(runtime))  # the web UI at /, /workflows, /runs, …
+    # the web UI at /, /workflows, /runs, …
+    app.include_router(make_ui(runtime), dependencies=[Depends(audit_actor)])
 
     return app
+
+
+def _bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from relayflow.egress import EgressRefused
 from relayflow.expressions import ExpressionError
 from relayflow.jsoncodec import dumps
 from relayflow.sdk import StepError
@@ -46,7 +47,7 @@ def json_ready(value: Any, what: str) -> Any:
 def is_retryable(exc: Exception) -> bool:
     if isinstance(exc, StepError):
         return exc.retryable
-    return not isinstance(exc, ExpressionError | ValidationError)
+    return not isinstance(exc, ExpressionError | ValidationError | EgressRefused)
 
 
 def describe_error(exc: Exception, node: Any = None) -> dict[str, Any]:

@@ -173,6 +173,7 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("role", String(10), nullable=False, server_default="owner"),  # relayflow.users.roles
 )
 
 sessions = Table(
@@ -258,4 +259,34 @@ poll_seen = Table(
     Column("item_id", String(500), primary_key=True),
     Column("seen_at", Float, nullable=False),
     Index("ix_poll_seen_workflow", "workflow_id", "seen_at"),
+)
+
+
+# The audit log (relayflow.audit): every change, who made it and when, newest last.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(32), primary_key=True),  # relayflow.ids: sorts by time
+    Column("at", Float, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("details", Text, nullable=False),  # JSON object
+    Index("ix_audit_log_at", "at"),
+)
+
+
+# API tokens beside the installation's own (relayflow.users.tokens): per user, with a role,
+# stored as the SHA-256 of the token; a revoked token keeps its row (revoked_at).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("user_name", String(100), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+    UniqueConstraint("digest", name="uq_api_tokens_digest"),
 )

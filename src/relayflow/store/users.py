@@ -158,3 +158,66 @@ def get_session(db: Database, digest: str) -> SessionRow | None:
 
 def delete_session(db: Database, digest: str) -> None:
     db.execute("DELETE FROM sessions WHERE id = ?", (digest,))
+
+
+# Roles and API tokens ----------------------------------------------------------------
+
+
+def user_role(db: Database, name: str) -> str | None:
+    row = db.fetchone("SELECT role FROM users WHERE name = ?", (name,))
+    return row[0] if row else None
+
+
+def set_user_role(db: Database, name: str, role: str) -> None:
+    db.execute(
+        "UPDATE users SET role = ?, updated_at = ? WHERE name = ?", (role, time.time(), name)
+    )
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: str
+    user: str
+    role: str
+    label: str
+    created_at: float
+    revoked_at: float | None
+
+
+_TOKEN_COLUMNS = "id, user_name, role, label, created_at, revoked_at"
+
+
+def insert_token(db: Database, row: TokenRow, digest: str) -> None:
+    db.execute(
+        f"INSERT INTO api_tokens ({_TOKEN_COLUMNS}, digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (row.id, row.user, row.role, row.label, row.created_at, row.revoked_at, digest),
+    )
+
+
+def token_by_digest(db: Database, digest: str) -> TokenRow | None:
+    """A token that is not revoked, with its user's current role capping its own."""
+    row = db.fetchone(
+        f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE digest = ? AND revoked_at IS NULL",
+        (digest,),
+    )
+    return TokenRow(*row) if row else None
+
+
+def list_tokens(db: Database, user: str | None = None) -> list[TokenRow]:
+    where, params = ("WHERE user_name = ?", (user,)) if user else ("", ())
+    rows = db.fetchall(
+        f"SELECT {_TOKEN_COLUMNS} FROM api_tokens {where} ORDER BY created_at", params
+    )
+    return [TokenRow(*row) for row in rows]
+
+
+def get_token(db: Database, token_id: str) -> TokenRow | None:
+    row = db.fetchone(f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE id = ?", (token_id,))
+    return TokenRow(*row) if row else None
+
+
+def revoke_token(db: Database, token_id: str) -> None:
+    db.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        (time.time(), token_id),
+    )

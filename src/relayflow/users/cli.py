@@ -40,21 +40,42 @@ def _password(from_stdin: bool) -> str:
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
+Role = Annotated[str, typer.Option(help="owner (everything), editor (workflows, stores,"
+                 " replays) or viewer (read only)")]
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="User name, e.g. ann or ann@example.com")],
     home: Home = None,
     password_stdin: PasswordStdin = False,
+    role: Role = "owner",
 ) -> None:
-    """Add a user who may sign in to the web UI."""
+    """Add a user who may sign in to the web UI (and hold API tokens)."""
     from relayflow.users.store import UserError
 
     users = _users(home)
     try:
-        users.add(name, _password(password_stdin))
+        users.add(name, _password(password_stdin), role)
     except UserError as exc:
         fail(str(exc))
-    console.print(f"user [bold]{name}[/] added; they can sign in now")
+    console.print(f"user [bold]{name}[/] ({role}) added; they can sign in now")
+
+
+@app.command("role")
+def set_role(
+    name: Annotated[str, typer.Argument(help="The user")],
+    role: Annotated[str, typer.Argument(help="owner, editor or viewer")],
+    home: Home = None,
+) -> None:
+    """Change what a user, and each of their API tokens, may do."""
+    from relayflow.users.store import UserError
+
+    try:
+        _users(home).set_role(name, role)
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"[bold]{name}[/] is now a {role}")
 
 
 @app.command("list")
@@ -63,19 +84,24 @@ def list_users(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """List users."""
-    found = _users(home).list()
+    users = _users(home)
+    found = users.list()
+    roles = {u.name: users.role(u.name) for u in found}
     if as_json:
-        rows = [
-            {"name": u.name, "created_at": u.created_at, "updated_at": u.updated_at} for u in found
-        ]
-        print_json(rows)
+        print_json(
+            [
+                {"name": u.name, "role": roles[u.name], "created_at": u.created_at,
+                 "updated_at": u.updated_at}
+                for u in found
+            ]
+        )  # fmt: skip
         return
     if not found:
         console.print("no users yet: `relayflow users add NAME`, or use the link `up` prints")
         return
-    table = Table("user", "added", "password changed")
+    table = Table("user", "role", "added", "changed")
     for user in found:
-        table.add_row(user.name, when(user.created_at), when(user.updated_at))
+        table.add_row(user.name, roles[user.name], when(user.created_at), when(user.updated_at))
     console.print(table)
 
 
@@ -111,6 +137,76 @@ def remove(
     except UserError as exc:
         fail(str(exc))
     console.print(f"user [bold]{name}[/] removed")
+
+
+
+tokens_app = typer.Typer(
+    help="API tokens per user, each with a role (shown once; revocable).", no_args_is_help=True
+)
+
+
+def _tokens(home: Path | None):
+    from relayflow.users.tokens import Tokens
+
+    return Tokens(_users(home).db)
+
+
+@tokens_app.command("create")
+def create_token(
+    user: Annotated[str, typer.Argument(help="Whose token")],
+    role: Annotated[
+        str | None, typer.Option(help="owner, editor or viewer (default: the user's role)")
+    ] = None,
+    label: Annotated[str, typer.Option(help="What it is for, e.g. grafana")] = "",
+    home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Create a token for `Authorization: Bearer …`; it is printed once, never again."""
+    from relayflow.users.store import UserError
+
+    try:
+        secret, row = _tokens(home).create(user, role, label)
+    except UserError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"id": row.id, "user": row.user, "role": row.role, "token": secret})
+        return
+    console.print(f"token [bold]{row.id}[/] for {row.user} ({row.role}); keep it now:")
+    console.print(secret, markup=False, highlight=False)
+
+
+@tokens_app.command("list")
+def list_tokens(
+    user: Annotated[str | None, typer.Argument(help="Only this user's")] = None,
+    home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Tokens with their user, role and label (never the secret)."""
+    found = _tokens(home).list(user)
+    if as_json:
+        print_json([row.__dict__ for row in found])
+        return
+    table = Table("id", "user", "role", "label", "created", "revoked")
+    for row in found:
+        table.add_row(
+            row.id, row.user, row.role, row.label, when(row.created_at), when(row.revoked_at)
+        )
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def revoke_token(
+    token_id: Annotated[str, typer.Argument(help="The token's id (relayflow tokens list)")],
+    home: Home = None,
+) -> None:
+    """Revoke a token: it stops working at once."""
+    from relayflow.users.store import UserError
+
+    try:
+        row = _tokens(home).revoke(token_id)
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"token {row.id} of {row.user} revoked")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ import re
 import secrets
 import time
 
+from relayflow import audit
 from relayflow.store import users as rows
 from relayflow.store.database import Database
 from relayflow.store.users import UserRow as User
 from relayflow.users.passwords import check_new_password, dummy_hash, hash_password, verify_password
+from relayflow.users.roles import check_role
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 ADMIN = "admin"
@@ -42,13 +44,41 @@ class UserStore:
     def get(self, name: str) -> User | None:
         return rows.get_user(self.db, name)
 
-    def add(self, name: str, password: str) -> User:
+    def add(self, name: str, password: str, role: str = "owner") -> User:
         self._check_new(name, password)
+        self._check_role(role)
         if self.get(name) is not None:
             raise UserError(
                 f"there is already a user {name!r}; `relayflow users password` changes it"
             )
-        return rows.insert_user(self.db, name, hash_password(password))
+        user = rows.insert_user(self.db, name, hash_password(password))
+        if role != "owner":
+            rows.set_user_role(self.db, name, role)
+        audit.record(self.db, "user.add", name, role=role)
+        return user
+
+    def role(self, name: str) -> str | None:
+        return rows.user_role(self.db, name)
+
+    def set_role(self, name: str, role: str) -> None:
+        """Change what a user (and so each of their tokens) may do."""
+        if self.get(name) is None:
+            raise UserError(f"there is no user {name!r}")
+        self._check_role(role)
+        if role != "owner" and self.role(name) == "owner" and self._owners() <= 1:
+            raise UserError(f"{name!r} is the only owner; make another user owner first")
+        rows.set_user_role(self.db, name, role)
+        audit.record(self.db, "user.role", name, role=role)
+
+    def _owners(self) -> int:
+        return sum(1 for user in self.list() if self.role(user.name) == "owner")
+
+    @staticmethod
+    def _check_role(role: str) -> None:
+        try:
+            check_role(role)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
 
     def set_password(self, name: str, password: str) -> None:
         """Change a password and sign the user out everywhere."""
@@ -59,6 +89,7 @@ class UserStore:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         rows.change_password(self.db, name, hash_password(password))
+        audit.record(self.db, "user.password", name)
 
     def remove(self, name: str) -> None:
         """Remove a user and end their sessions; the last user cannot be removed."""
@@ -68,7 +99,10 @@ class UserStore:
             raise UserError(
                 f"{name!r} is the only user; add another before removing it, or nobody can sign in"
             )
+        if self.role(name) == "owner" and self._owners() <= 1:
+            raise UserError(f"{name!r} is the only owner; make another user owner first")
         rows.delete_user(self.db, name)
+        audit.record(self.db, "user.remove", name)
 
     def verify(self, name: str, password: str) -> User | None:
         found = rows.password_hash(self.db, name)
@@ -126,6 +160,7 @@ class UserStore:
         user = rows.create_first_user(self.db, _digest(token), name, hash_password(password))
         if user is None:
             raise SetupLinkUsed(SETUP_USED)
+        audit.record(self.db, "user.add", name, through="the setup link")
         return user
 
 

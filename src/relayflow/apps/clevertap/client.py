@@ -33,7 +33,7 @@ from relayflow.apps.clevertap.rules import (
     check_record,
 )
 from relayflow.apps.clevertap.sending import MessageSender
-from relayflow.sdk import StepError, metrics, shared_slots
+from relayflow.sdk import StepError, http_transport, metrics, shared_slots
 
 REQUESTS = metrics.counter(
     "clevertap_requests", "Requests sent to CleverTap, by HTTP status", ["status"]
@@ -74,10 +74,11 @@ class _LoopState:
 
     def __init__(self, client: CleverTap, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        limits = httpx.Limits(max_connections=MAX_CONCURRENT_REQUESTS + 5)
         self.http = httpx.AsyncClient(
             headers=client.headers(),
             timeout=client.timeout,
-            limits=httpx.Limits(max_connections=MAX_CONCURRENT_REQUESTS + 5),
+            transport=http_transport(limits=limits),  # the egress policy applies
             follow_redirects=False,
         )
         self.batcher = upload_batcher(

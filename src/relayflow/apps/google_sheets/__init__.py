@@ -82,12 +82,16 @@ def access_token(ctx: PollContext[Any]) -> str:
         raise PollError(f"the service account key is not a Google key file ({exc})") from None
     import httpx
 
+    from relayflow.sdk import EgressRefused, sync_http_transport
+
     try:
-        answer = httpx.post(
-            key["token_uri"],
-            data={"grant_type": JWT_GRANT, "assertion": assertion(key, time.time())},
-            timeout=30,
-        )
+        with httpx.Client(transport=sync_http_transport(), timeout=30) as client:
+            answer = client.post(
+                key["token_uri"],
+                data={"grant_type": JWT_GRANT, "assertion": assertion(key, time.time())},
+            )
+    except EgressRefused as exc:
+        raise PollError(f"signing in at {key['token_uri']}: {exc}") from None
     except httpx.HTTPError as exc:
         raise PollError(f"signing in at {key['token_uri']} failed: {exc}") from None
     if answer.status_code != 200:

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from relayflow.server.api import accounts, imports, library, runs, stores, users, workflows
+from relayflow.server.api import (
+    accounts,
+    audit,
+    imports,
+    library,
+    runs,
+    stores,
+    tokens,
+    users,
+    workflows,
+)
 from relayflow.server.api.deps import add_error_handlers
 from relayflow.server.api.workflows import workflow_summary
 
@@ -20,6 +30,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     imports.router,
     stores.router,
     users.router,
+    audit.router,
+    tokens.router,
 )
 
 __all__ = ["ROUTERS", "add_error_handlers", "workflow_summary"]

@@ -10,7 +10,12 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from relayflow.accounts.store import AccountError, AccountStore, test_unsaved
+from relayflow.accounts.store import (
+    AccountError,
+    AccountStore,
+    ConnectionTestFailed,
+    test_unsaved,
+)
 from relayflow.server.api.deps import account_store_of
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -23,6 +28,11 @@ class NewAccount(BaseModel):
         default_factory=dict, description="Account fields, secrets included, e.g. passcode"
     )
     replace: bool = Field(False, description="Overwrite an account of that name")
+    test: bool = Field(
+        True,
+        description="Make the app's connection test call first and save nothing if it fails"
+        " (422, `detail.connection_failed`); false saves the account untested",
+    )
 
 
 class Rename(BaseModel):
@@ -46,10 +56,22 @@ def accounts(store: AccountStore = Depends(account_store_of)) -> list[dict[str, 
     return [a.public() for a in store.list()]
 
 
-@router.post("/accounts", status_code=201, summary="Connect an account")
-def add(body: NewAccount, store: AccountStore = Depends(account_store_of)) -> dict[str, Any]:
-    account = answer(lambda: store.add(body.app, body.name, body.fields, replace=body.replace))
-    return account.public()
+@router.post("/accounts", status_code=201, summary="Connect an account (tested first)")
+async def add(
+    body: NewAccount, store: AccountStore = Depends(account_store_of)
+) -> dict[str, Any]:
+    """`connection_test` is what the app's test call said, or null when not tested."""
+    try:
+        account, tested = await store.add_tested(
+            body.app, body.name, body.fields, replace=body.replace, test=body.test
+        )
+    except ConnectionTestFailed as exc:
+        message = f"{exc.message}; fix the fields, or send test: false to save it untested"
+        detail = {"message": message, "connection_failed": True, "reason": exc.reason}
+        raise HTTPException(422, detail) from None
+    except AccountError as exc:
+        raise HTTPException(exc.status, exc.message) from None
+    return {**account.public(), "connection_test": tested}
 
 
 @router.get("/accounts/{name}", summary="One account (secrets only show as set)")

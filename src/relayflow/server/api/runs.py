@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from relayflow.redact import PAYLOAD_MASK, mask_payloads
 from relayflow.runtime import Runtime
 from relayflow.server.api.deps import runtime_of
 from relayflow.store import history, iterations
@@ -17,6 +18,11 @@ router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 class ReplayRequest(BaseModel):
     version: int | None = None
+
+
+def masked_for(request: Request, runtime: Runtime = Depends(runtime_of)) -> bool:
+    """Whether this caller is a viewer who sees no payloads (RELAYFLOW_MASK_FOR_VIEWERS)."""
+    return runtime.config.mask_for_viewers and getattr(request.state, "role", "") == "viewer"
 
 
 @router.get("/runs", summary="Runs, newest first; q searches event payloads")
@@ -31,8 +37,11 @@ def runs(
     since: str | None = Query(None, pattern="^(1h|24h|7d|30d)$"),
     test: bool | None = Query(None, description="Only test runs (true) or live runs (false)"),
     runtime: Runtime = Depends(runtime_of),
+    masked: bool = Depends(masked_for),
 ) -> list[dict[str, Any]]:
     """A run of a draft (a test) has `version` null and `draft` its number."""
+    if q and masked:
+        raise HTTPException(403, "viewers cannot search event payloads here (they are hidden)")
     workflow_id = runtime.workflows.get(workflow).id if workflow else None
     return history.list_runs(runtime.db, workflow_id, status, limit, before, q, since, test)
 
@@ -46,12 +55,14 @@ def full_run_id(runtime: Runtime, run_id: str) -> str:
 
 
 @router.get("/runs/{run_id}", summary="A run with its event and every step's details")
-def run(run_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+def run(
+    run_id: str, runtime: Runtime = Depends(runtime_of), masked: bool = Depends(masked_for)
+) -> dict[str, Any]:
     """`run_id` may be the start of a run's id, as `relayflow runs` shows it."""
     found = history.get_run(runtime.db, full_run_id(runtime, run_id))
     if found is None:
         raise HTTPException(404, f"no run {run_id}")
-    return found
+    return mask_payloads(found) if masked else found
 
 
 @router.get(
@@ -64,6 +75,7 @@ def step_iterations(
     offset: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=1000),
     runtime: Runtime = Depends(runtime_of),
+    masked: bool = Depends(masked_for),
 ) -> dict[str, Any]:
     """Each iteration with its steps' results, in order; `total` counts those recorded."""
     run_id = full_run_id(runtime, run_id)
@@ -77,7 +89,8 @@ def step_iterations(
             404, f"run {run_id} has no loop or parallel step {step!r}; it has: {', '.join(blocks)}"
         )
     total, rows = iterations.page(runtime.db, run_id, node.index, offset, limit)
-    return {"total": total, "offset": offset, "iterations": [r.shown() for r in rows]}
+    shown = [PAYLOAD_MASK if masked else r.shown() for r in rows]
+    return {"total": total, "offset": offset, "iterations": shown}
 
 
 @router.post("/runs/{run_id}/replay", summary="Run the same event again")
@@ -111,8 +124,10 @@ async def _control(runtime: Runtime, run_id: str, action: str) -> dict[str, Any]
 
 
 @router.get("/events/{event_id}", summary="One event as it was received")
-def event(event_id: str, runtime: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+def event(
+    event_id: str, runtime: Runtime = Depends(runtime_of), masked: bool = Depends(masked_for)
+) -> dict[str, Any]:
     found = get_event(runtime.db, event_id)
     if found is None:
         raise HTTPException(404, f"no event {event_id}")
-    return found
+    return mask_payloads(found) if masked else found

@@ -16,14 +16,24 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 class NewUser(BaseModel):
     name: str = Field(description="User name, e.g. ann or ann@example.com")
     password: str = Field(description="At least 10 characters")
+    role: str = Field("owner", description="owner, editor or viewer")
+
+
+class NewRole(BaseModel):
+    role: str = Field(description="owner, editor or viewer")
 
 
 class NewPassword(BaseModel):
     password: str = Field(description="At least 10 characters; the user's sessions end")
 
 
-def _public(user: User) -> dict[str, Any]:
-    return {"name": user.name, "created_at": user.created_at, "updated_at": user.updated_at}
+def _public(user: User, users: UserStore) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "role": users.role(user.name),
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
 
 
 def _existing(users: UserStore, name: str) -> User:
@@ -35,7 +45,7 @@ def _existing(users: UserStore, name: str) -> User:
 
 @router.get("", summary="Users who may sign in")
 def list_users(users: UserStore = Depends(users_of)) -> list[dict[str, Any]]:
-    return [_public(u) for u in users.list()]
+    return [_public(u, users) for u in users.list()]
 
 
 @router.post("", status_code=201, summary="Add a user")
@@ -43,7 +53,7 @@ def add_user(body: NewUser, users: UserStore = Depends(users_of)) -> dict[str, A
     if users.get(body.name) is not None:
         raise HTTPException(409, f"there is already a user {body.name!r}")
     try:
-        return _public(users.add(body.name, body.password))
+        return _public(users.add(body.name, body.password, body.role), users)
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -52,12 +62,7 @@ def add_user(body: NewUser, users: UserStore = Depends(users_of)) -> dict[str, A
 def set_password(
     name: str, body: NewPassword, users: UserStore = Depends(users_of)
 ) -> dict[str, Any]:
-    _existing(users, name)
-    try:
-        users.set_password(name, body.password)
-    except UserError as exc:
-        raise HTTPException(422, str(exc)) from None
-    return _public(_existing(users, name))
+    return _changed(users, name, lambda: users.set_password(name, body.password))
 
 
 @router.delete("/{name}", summary="Remove a user and end their sessions")
@@ -68,3 +73,18 @@ def remove_user(name: str, users: UserStore = Depends(users_of)) -> dict[str, An
     except UserError as exc:
         raise HTTPException(409, str(exc)) from None
     return {"removed": name}
+
+
+@router.post("/{name}/role", summary="Set a user's role (owner, editor or viewer)")
+def set_role(name: str, body: NewRole, users: UserStore = Depends(users_of)) -> dict[str, Any]:
+    return _changed(users, name, lambda: users.set_role(name, body.role))
+
+
+def _changed(users: UserStore, name: str, change: Any) -> dict[str, Any]:
+    """Make `change` to an existing user; 404 if there is none, 422 with the reason."""
+    _existing(users, name)
+    try:
+        change()
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _public(_existing(users, name), users)

@@ -12,7 +12,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from relayflow.runtime import Runtime
-from relayflow.server.ui import accounts, imports, runs, signin, stores, workflows
+from relayflow.server.ui import (
+    accounts,
+    audit,
+    imports,
+    runs,
+    signin,
+    stores,
+    tokens,
+    workflows,
+)
 from relayflow.server.ui.web import UI
 
 
@@ -25,7 +34,7 @@ def make_ui(runtime: Runtime) -> APIRouter:
     def static(name: str, request: Request) -> Response:
         return ui.static_response(request, name)
 
-    for part in (signin, workflows, runs, accounts, imports, stores):
+    for part in (signin, workflows, runs, accounts, imports, stores, audit, tokens):
         part.add_routes(router, ui)
     return router
 

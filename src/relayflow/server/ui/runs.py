@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from relayflow.redact import MASK
+from relayflow.redact import MASK, mask_payloads
 from relayflow.sdk import discover
 from relayflow.server.ui import queries
 from relayflow.server.ui.web import UI
@@ -61,6 +61,9 @@ def add_routes(router: APIRouter, ui: UI) -> None:
         kind: str = "",
         session: Session = Depends(ui.signed_in),
     ) -> Response:
+        hidden = ui.runtime.config.mask_for_viewers and ui.users.role(session.user) == "viewer"
+        if hidden:
+            q = ""  # payloads are hidden from viewers, so is searching them
         workflows = list_workflows(db)
         by_name = {w.name: w for w in workflows}
         chosen = by_name.get(workflow)
@@ -127,6 +130,8 @@ def add_routes(router: APIRouter, ui: UI) -> None:
                     "rows": [r.shown() for r in rows],
                     "page": ITERATION_PAGE,
                 }
+        if ui.runtime.config.mask_for_viewers and ui.users.role(session.user) == "viewer":
+            run = mask_payloads(run)
         others = [r for r in queries.runs_of_event(db, run["event_id"]) if r["id"] != run_id]
         return ui.render(
             request,

@@ -88,7 +88,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
     @router.post("/logout", include_in_schema=False)
     async def logout(request: Request, session: Session = Depends(ui.signed_in)) -> Response:
         form = await request.form()
-        ui.check_form(session, form)
+        ui.check_form(session, form, change=False)
         ui.sessions.end(request.cookies.get(COOKIE))
         response = RedirectResponse("/login", 303)
         response.delete_cookie(COOKIE, path="/")

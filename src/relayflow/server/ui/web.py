@@ -129,6 +129,7 @@ class UI:
         if session is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise HTTPException(303, "sign in first", headers={"Location": _login_url(target)})
+        request.state.user = session.user  # who the audit log names
         return session
 
     def signed_in_json(self, request: Request) -> Session:
@@ -143,13 +144,25 @@ class UI:
             request.headers.get(CSRF_HEADER)
         ):
             raise HTTPException(403, "send the session's CSRF token as X-Relayflow-CSRF")
+        request.state.user = session.user
+        if request.method not in SAFE_METHODS:
+            self.check_editor(session)
         return session
 
-    @staticmethod
-    def check_form(session: Session, form: Any) -> None:
-        """Forms that change something carry the session's CSRF token as `csrf`."""
+    def check_form(self, session: Session, form: Any, *, change: bool = True) -> None:
+        """Forms carry the session's CSRF token as `csrf`; those that `change` something
+        need an editor (or owner)."""
         if not session.csrf_ok(str(form.get("csrf") or "")):
             raise HTTPException(403, "this form is stale (its CSRF token does not match); reload")
+        if change:
+            self.check_editor(session)
+
+    def check_editor(self, session: Session) -> None:
+        from relayflow.users.roles import at_least
+
+        role = self.users.role(session.user) or "viewer"
+        if not at_least(role, "editor"):
+            raise HTTPException(403, f"{session.user} is a {role}: changes need an editor")
 
     # Rendering -------------------------------------------------------------------------
 

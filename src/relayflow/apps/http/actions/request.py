@@ -8,7 +8,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from relayflow.sdk import ActionInputs, StepContext, StepError, action, field
+from relayflow.sdk import ActionInputs, EgressRefused, StepContext, StepError, action, field
 
 
 class Inputs(ActionInputs):
@@ -57,6 +57,8 @@ async def request(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
         raise StepError(
             f"{inputs.method} {inputs.url} timed out after {inputs.timeout:g}s"
         ) from None
+    except EgressRefused as exc:
+        raise StepError(f"{inputs.method} {inputs.url}: {exc}", retryable=False) from None
     except aiohttp.ClientError as exc:
         raise StepError(f"{inputs.method} {inputs.url} failed: {exc}") from None
     status = result["status"]

@@ -94,15 +94,22 @@
           nameInput.focus();
           return say("error", "Give the account a name.");
         }
-        try {
-          const account = await api("POST", "accounts", { app: current.key, name: nameInput.value.trim(), fields: values() });
-          say("success", `Saved ${account.name}.`);
-          onSaved(account);
-        } catch (error) {
-          say("error", `Not saved: ${error.message}`);
-        }
+        await save(true);
       })
     );
+    // Saving tests the connection first; a failed test offers to save the account anyway.
+    async function save(test) {
+      try {
+        const account = await api("POST", "accounts", { app: current.key, name: nameInput.value.trim(), fields: values(), test });
+        say("success", account.connection_test ? `Saved ${account.name}. Connection works: ${account.connection_test}` : `Saved ${account.name} (not tested).`);
+        onSaved(account);
+      } catch (error) {
+        if (!(error.detail && error.detail.connection_failed)) return say("error", `Not saved: ${error.message}`);
+        const anyway = el("button", { type: "button", class: "save-anyway" }, "Save anyway");
+        anyway.addEventListener("click", () => busy(anyway, () => save(false)));
+        result.replaceChildren(el("p", { class: "error" }, `Not saved: the connection test failed: ${error.detail.reason}`), anyway);
+      }
+    }
     const cancelButton = el("button", { type: "button" }, "Cancel");
     cancelButton.addEventListener("click", () => onCancel && onCancel());
 
