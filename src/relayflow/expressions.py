@@ -19,7 +19,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.runtime import Undefined
-from jinja2.sandbox import SandboxedEnvironment
+
+from relayflow.expression_limits import Deadline, LimitedEnvironment, check_output
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
 _DOLLAR_ATTR = re.compile(r"\.\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -31,7 +32,7 @@ class ExpressionError(Exception):
     """An expression could not be compiled or evaluated; the message says where and why."""
 
 
-class _Environment(SandboxedEnvironment):
+class _Environment(LimitedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
             try:
@@ -146,7 +147,8 @@ def _compile_expression(source: str, where: str) -> Evaluator:
 
     def jinja(ctx: Mapping[str, Any]) -> Any:
         try:
-            result = compiled(**ctx)
+            with Deadline():
+                result = compiled(**ctx)
         except UndefinedError:
             raise ExpressionError(_explain_missing(tree, ctx, where, source)) from None
         except ExpressionError:
@@ -191,13 +193,24 @@ def _compile_template(source: str, where: str) -> Evaluator:
 
     def evaluate(ctx: Mapping[str, Any]) -> Any:
         try:
-            return template.render(**ctx)
+            with Deadline():
+                return _render(template, ctx)
         except UndefinedError:
             raise ExpressionError(_explain_missing(tree, ctx, where, source)) from None
         except Exception as exc:  # noqa: BLE001 - shown to the user as the step's error
             raise ExpressionError(f"{where}: {source!r} failed: {exc}") from None
 
     return evaluate
+
+
+def _render(template: Any, ctx: Mapping[str, Any]) -> str:
+    """The template's text, stopped as soon as it passes the output limit."""
+    parts, size = [], 0
+    for part in template.generate(**ctx):
+        size += len(part)
+        check_output(size)
+        parts.append(part)
+    return "".join(parts)
 
 
 def _path_of(node: nodes.Node) -> tuple[str, list[Any]] | None:
@@ -240,6 +253,8 @@ def _explain_missing(tree: nodes.Node, ctx: Mapping[str, Any], where: str, sourc
             chains.append(found)
     chains.sort(key=lambda c: -len(c[1]))
     for root, keys in chains:
+        if root in _env.globals and root not in ctx:
+            continue  # range, dict, …: what failed is what the expression did with them
         if root not in ctx:
             return f"{where}: {root} is not defined (use steps.<name>… or env.<NAME>)"
         value: Any = ctx[root]
@@ -259,4 +274,7 @@ def _explain_missing(tree: nodes.Node, ctx: Mapping[str, Any], where: str, sourc
                 return f"{where}: {missing} does not exist ({parent} has {len(value)} items)"
             kind = "null" if value is None else type(value).__name__
             return f"{where}: {missing} does not exist ({parent} is {kind}, not an object)"
-    return f"{where}: {{{{ {source.strip()} }}}} refers to something that does not exist"
+    return (
+        f"{where}: {{{{ {source.strip()} }}}} refers to something that does not exist "
+        "or may not be used in an expression"
+    )
