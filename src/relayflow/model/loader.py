@@ -101,12 +101,15 @@ def parse_workflow(
     installed = installed or Installed()
     try:
         node = yaml.compose(source)
+        _check_size(node, file)
         data = yaml.safe_load(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         reason = getattr(exc, "problem", None) or str(exc)
         raise WorkflowFileError([Problem(file, line, "", f"not valid YAML: {reason}")]) from None
+    except RecursionError:
+        raise WorkflowFileError([_too_deep(file, 1)]) from None
     if not isinstance(data, dict) or node is None:
         raise WorkflowFileError(
             [Problem(file, 1, "", "expected a mapping with name, trigger and steps")]
@@ -123,6 +126,63 @@ def parse_workflow(
     if checks.problems:
         raise WorkflowFileError(_in_file_order(checks.problems))
     return LoadedWorkflow(workflow, source, file, given)
+
+
+MAX_DEPTH = 100  # levels of nesting; a workflow needs about a dozen
+MAX_NODES = 100_000  # values once aliases are expanded; a 1,000-step workflow has ~20,000
+
+
+def _too_deep(file: str, line: int) -> Problem:
+    return Problem(file, line, "", f"nested deeper than the {MAX_DEPTH} levels a workflow may use")
+
+
+MAX_DIGITS = 4_000  # under Python's 4,300-digit limit on reading an integer
+
+
+def _check_number(node: yaml.ScalarNode, file: str) -> None:
+    if len(node.value) > MAX_DIGITS:
+        line = node.start_mark.line + 1
+        message = f"a number with {len(node.value):,} digits; at most {MAX_DIGITS:,} are read"
+        raise WorkflowFileError([Problem(file, line, "", message)])
+
+
+def _check_size(root: yaml.Node | None, file: str) -> None:
+    """Refuse alias bombs ("billion laughs") and deep nesting before anything expands them:
+    each distinct node is counted once, with the size its aliases expand to."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise WorkflowFileError([_too_deep(file, node.start_mark.line + 1)])
+        if id(node) in sizes:
+            return sizes[id(node)]
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
+            _check_number(node, file)
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = 1
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_NODES:
+                raise WorkflowFileError(
+                    [
+                        Problem(
+                            file,
+                            node.start_mark.line + 1,
+                            "",
+                            f"expands to more than {MAX_NODES:,} values (through aliases "
+                            "such as *name); write the values out or use fewer aliases",
+                        )
+                    ]
+                )
+        sizes[id(node)] = total
+        return total
+
+    if root is not None:
+        size(root, 0)
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
