@@ -108,8 +108,9 @@ def parse_workflow(
         line = mark.line + 1 if mark else 1
         reason = getattr(exc, "problem", None) or str(exc)
         raise WorkflowFileError([Problem(file, line, "", f"not valid YAML: {reason}")]) from None
-    except RecursionError:
-        raise WorkflowFileError([_too_deep(file, 1)]) from None
+    except RecursionError:  # deeper than MAX_DEPTH by far: the parser itself gave up
+        message = f"nested far deeper than the {MAX_DEPTH} levels allowed"
+        raise WorkflowFileError([Problem(file, 1, "", message)]) from None
     if not isinstance(data, dict) or node is None:
         raise WorkflowFileError(
             [Problem(file, 1, "", "expected a mapping with name, trigger and steps")]
@@ -130,59 +131,59 @@ def parse_workflow(
 
 MAX_DEPTH = 100  # levels of nesting; a workflow needs about a dozen
 MAX_NODES = 100_000  # values once aliases are expanded; a 1,000-step workflow has ~20,000
-
-
-def _too_deep(file: str, line: int) -> Problem:
-    return Problem(file, line, "", f"nested deeper than the {MAX_DEPTH} levels a workflow may use")
-
-
 MAX_DIGITS = 4_000  # under Python's 4,300-digit limit on reading an integer
 
 
-def _check_number(node: yaml.ScalarNode, file: str) -> None:
-    if len(node.value) > MAX_DIGITS:
-        line = node.start_mark.line + 1
-        message = f"a number with {len(node.value):,} digits; at most {MAX_DIGITS:,} are read"
-        raise WorkflowFileError([Problem(file, line, "", message)])
+def _scalar_problem(node: yaml.ScalarNode) -> str:
+    """What YAML would fail on, with a ValueError, when building this value ("" if nothing)."""
+    if node.tag.endswith(":int") and len(node.value) > MAX_DIGITS:
+        return f"a number with {len(node.value):,} digits; at most {MAX_DIGITS:,} are read"
+    if node.tag.endswith(":timestamp"):
+        try:
+            yaml.constructor.SafeConstructor().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            return f"{node.value!r} reads as a date but is not one ({exc}); quote it"
+    return ""
 
 
 def _check_size(root: yaml.Node | None, file: str) -> None:
-    """Refuse alias bombs ("billion laughs") and deep nesting before anything expands them:
-    each distinct node is counted once, with the size its aliases expand to."""
+    """Refuse alias bombs ("billion laughs"), deep nesting and values YAML cannot build
+    before anything expands them: each distinct node is counted once, with the size its
+    aliases expand to, and a problem names the first path it is found at."""
     sizes: dict[int, int] = {}
 
-    def size(node: yaml.Node, depth: int) -> int:
-        if depth > MAX_DEPTH:
-            raise WorkflowFileError([_too_deep(file, node.start_mark.line + 1)])
+    def refuse(node: yaml.Node, path: tuple, message: str) -> WorkflowFileError:
+        return WorkflowFileError([Problem(file, node.start_mark.line + 1, _show(path), message)])
+
+    def size(node: yaml.Node, path: tuple) -> int:
+        if len(path) > MAX_DEPTH:
+            raise refuse(node, path[:3], f"nested deeper than the {MAX_DEPTH} levels allowed")
         if id(node) in sizes:
             return sizes[id(node)]
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
-            _check_number(node, file)
+        children: list[tuple[yaml.Node, tuple]] = []
+        if isinstance(node, yaml.ScalarNode) and (problem := _scalar_problem(node)):
+            raise refuse(node, path, problem)
         if isinstance(node, yaml.MappingNode):
-            children = [part for pair in node.value for part in pair]
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                children += [(key, path), (value, path + (name,))]
         elif isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
+            children = [(item, path + (index,)) for index, item in enumerate(node.value)]
         total = 1
-        for child in children:
-            total += size(child, depth + 1)
+        for child, child_path in children:
+            total += size(child, child_path)
             if total > MAX_NODES:
-                raise WorkflowFileError(
-                    [
-                        Problem(
-                            file,
-                            node.start_mark.line + 1,
-                            "",
-                            f"expands to more than {MAX_NODES:,} values (through aliases "
-                            "such as *name); write the values out or use fewer aliases",
-                        )
-                    ]
+                raise refuse(
+                    node,
+                    path,
+                    f"expands to more than {MAX_NODES:,} values (through aliases such as "
+                    "*name); write the values out or use fewer aliases",
                 )
         sizes[id(node)] = total
         return total
 
     if root is not None:
-        size(root, 0)
+        size(root, ())
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
