@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from relayflow.expressions import ExpressionError, NotJson, compile_value, json_with_expressions
@@ -105,3 +107,38 @@ def test_json_text_holding_expressions_reads_as_the_object_it_spells():
     }
     with pytest.raises(NotJson, match="line 1"):
         json_with_expressions('{"Email": {{ steps.trigger.event.body.email }}')
+
+
+def test_evaluation_stops_at_the_time_limit_even_when_a_loop_outputs_nothing():
+    loops = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
+    with pytest.raises(ExpressionError, match=r"longer than the 1 s an expression may run"):
+        evaluate("x" + loops)
+
+
+def test_a_template_stops_at_the_output_limit():
+    with pytest.raises(ExpressionError, match=r"the output would be 1,000,100 long"):
+        evaluate("{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
+
+
+def test_repetition_power_and_widths_are_refused_before_allocating():
+    for source, limit in [
+        ("{{ 'a' * 10**10 }}", "the repetition would be 10,000,000,000 long"),
+        ("{{ 10 ** (10 ** 10) }}", "over the 16,384 an expression may compute"),
+        ("{{ '%999999999s' % 'x' }}", "the width 999999999"),
+        ("{{ '{:999999999}'.format(1) }}", "the format spec '999999999'"),
+        ("{{ 'a'|center(10**10) }}", "center(width=10000000000)"),
+        ("{{ ('a' * 999999) ~ 'bc' }}", "'~' would be 1,000,001 long"),
+    ]:
+        with pytest.raises(ExpressionError, match=re.escape(limit)):
+            evaluate(source)
+
+
+def test_step_results_cannot_be_changed_by_an_expression():
+    with pytest.raises(ExpressionError, match="'append' of 'list' object is unsafe"):
+        evaluate("{{ steps.trigger.event.body.items.append(1) }}")
+    assert SCOPE["steps"]["trigger"]["event"]["body"]["items"] == [{"sku": "A1"}]
+
+
+def test_a_blocked_attribute_of_a_global_is_not_reported_as_undefined():
+    message = str(pytest.raises(ExpressionError, evaluate, "{{ cycler.__init__ }}").value)
+    assert "may not be used in an expression" in message

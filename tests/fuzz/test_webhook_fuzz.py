@@ -22,12 +22,26 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+REPEAT = """\
+name: repeat
+trigger:
+  http:
+    path: repeat
+steps:
+  - name: repeat
+    uses: util.echo
+    with:
+      value: "{{ steps.trigger.event.body.text * steps.trigger.event.body.times }}"
+"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relayflow]:
     home: Path = tmp_path_factory.mktemp("fuzz") / "home"
     home.mkdir()
     rf = Relayflow(home, f"sqlite:///{home / 'relayflow.db'}")
     rf.deploy_text("fuzzed", ECHO.format(name="fuzzed", path="fuzzed", extra=""))
+    rf.deploy_text("repeat", REPEAT)
     rf.start()
     yield rf
     rf.stop_all()
@@ -196,3 +210,16 @@ def test_bad_workflow_files_posted_to_the_api_get_a_4xx_naming_the_problem(
         answer = api.post("/workflows", content=body, headers={"content-type": content_type})
     assert 400 <= answer.status_code < 500, answer.text
     _still_serving(httpx.Client(base_url=server.url))
+
+
+def test_an_expression_asking_for_gigabytes_fails_its_run_by_the_limit_while_serving(
+    server: Relayflow, client: httpx.Client
+) -> None:
+    for times in (10**10, 10**7, 3):
+        answer = client.post("/hooks/repeat", json={"text": "ab", "times": times})
+        assert answer.status_code == 200, answer.text
+        _still_serving(client)
+    failed = server.wait_runs(2, status="failed", workflow="repeat")
+    assert all("an expression may build" in run["error"] for run in failed), failed
+    succeeded = server.wait_runs(1, workflow="repeat")
+    assert server.inspect(succeeded[0]["id"])["steps"][-1]["return_value"] == "ababab"
