@@ -142,3 +142,9 @@ def test_step_results_cannot_be_changed_by_an_expression():
 def test_a_blocked_attribute_of_a_global_is_not_reported_as_undefined():
     message = str(pytest.raises(ExpressionError, evaluate, "{{ cycler.__init__ }}").value)
     assert "may not be used in an expression" in message
+
+
+def test_an_expression_nested_too_deeply_to_compile_is_an_error_naming_the_input():
+    for source in ["{{ " + "(" * 300 + "1" + ")" * 300 + " }}", "{% if 1 %}" * 500 + "x"]:
+        with pytest.raises(ExpressionError, match=r"^steps\.s\.with\.x: .*nested too deeply"):
+            evaluate(source)

@@ -134,6 +134,12 @@ def _path_keys(text: str) -> list[Any] | None:
     return keys
 
 
+def _too_deep(where: str, source: str) -> str:
+    # Jinja's parser and Python's compiler recurse per bracket, block and operator.
+    shown = source.strip() if len(source) <= 60 else source.strip()[:60] + "…"
+    return f"{where}: {shown!r} is nested too deeply to compile; split it over several steps"
+
+
 def _compile_expression(source: str, where: str) -> Evaluator:
     text = _rewrite(source.strip())
     try:
@@ -143,6 +149,8 @@ def _compile_expression(source: str, where: str) -> Evaluator:
         raise ExpressionError(
             f"{where}: {{{{ {source.strip()} }}}} is not valid: {exc.message}"
         ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise ExpressionError(_too_deep(where, source)) from None
     keys = _path_keys(text)
 
     def jinja(ctx: Mapping[str, Any]) -> Any:
@@ -190,6 +198,8 @@ def _compile_template(source: str, where: str) -> Evaluator:
         raise ExpressionError(
             f"{where}: {source!r} is not a valid template: {exc.message}"
         ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise ExpressionError(_too_deep(where, source)) from None
 
     def evaluate(ctx: Mapping[str, Any]) -> Any:
         try:

@@ -167,3 +167,20 @@ def test_random_template_text_renders_or_fails_cleanly(text: str) -> None:
         compile_value(text, "steps.s.with.x")(SCOPE)
     except ExpressionError as exc:
         assert str(exc).startswith("steps.s.with.x: ")
+
+
+@settings(max_examples=30, deadline=None)  # compiling deep nesting takes up to ~1 s
+@given(
+    depth=st.integers(1, 400),
+    wrap=st.sampled_from([("(", ")"), ("[", "]"), ("-", ""), ("not ", ""), ("{'a': ", "}"),
+                          ("1 + ", ""), ("{% if 1 %}", "{% endif %}"), ("{% for i in [1] %}",
+                                                                       "{% endfor %}")]),
+)
+def test_nesting_of_any_depth_compiles_or_is_refused_as_too_deep(depth: int, wrap) -> None:
+    opener, closer = wrap
+    inner = opener * depth + "1" + closer * depth
+    source = inner if opener.startswith("{%") else "{{ " + inner + " }}"
+    try:
+        compile_value(source, "steps.s.with.x")(SCOPE)
+    except ExpressionError as exc:
+        assert str(exc).startswith("steps.s.with.x: ")

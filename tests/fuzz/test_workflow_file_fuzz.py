@@ -149,3 +149,11 @@ def test_a_number_too_long_to_read_is_a_problem_on_its_line():
     assert problems == [
         "wf.yaml:3: settings.concurrency: a number with 5,000 digits; at most 4,000 are read"
     ]
+
+
+def test_an_expression_nested_too_deeply_is_a_problem_naming_its_input():
+    document = yaml.safe_load(yaml.safe_dump(VALID))
+    document["steps"][0]["with"]["value"] = "{{ " + "(" * 300 + "1" + ")" * 300 + " }}"
+    problems = _problems(yaml.safe_dump(document))
+    assert problems and "steps[0].with.value: " in problems[0], problems
+    assert "nested too deeply to compile" in problems[0]
