@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Relayflow
+from fuzz.workflows import FIELDS, WRONG_VALUES, mutated
 from test_http_trigger import ECHO
 
 FUZZ = settings(
@@ -223,3 +224,19 @@ def test_an_expression_asking_for_gigabytes_fails_its_run_by_the_limit_while_ser
     assert all("an expression may build" in run["error"] for run in failed), failed
     succeeded = server.wait_runs(1, workflow="repeat")
     assert server.inspect(succeeded[0]["id"])["steps"][-1]["return_value"] == "ababab"
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=FIELDS, value=WRONG_VALUES, as_json=st.booleans())
+def test_mutated_workflows_posted_to_the_api_deploy_or_get_a_4xx(
+    server: Relayflow, field: tuple, value: object, as_json: bool
+) -> None:
+    source = mutated(field, value, name="mutated")
+    body, content_type = (json.dumps({"source": source}), "application/json") if as_json else (
+        source, "application/yaml")
+    with server.api() as api:
+        answer = api.post("/workflows", content=body, headers={"content-type": content_type})
+    assert answer.status_code == 200 or 400 <= answer.status_code < 500, answer.text
+    if answer.status_code != 200:
+        assert answer.json(), "a refusal says what to fix"

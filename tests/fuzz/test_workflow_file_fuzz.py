@@ -10,15 +10,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzz.workflows import FIELDS, VALID, WRONG_VALUES, mutated
 from relayflow.model.loader import WorkflowFileError, parse_workflow
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-VALID = {
-    "name": "fuzzed",
-    "trigger": {"http": {"path": "/fuzzed"}},
-    "steps": [{"name": "echo", "uses": "util.echo", "with": {"value": "{{ steps.trigger }}"}}],
-    "settings": {"concurrency": 2},
-}
 
 
 def _problems(source: str) -> list[str] | None:
@@ -80,27 +75,10 @@ def test_deep_nesting_is_refused_by_name(depth: int, opener: str) -> None:
         assert any("levels allowed" in p for p in problems), problems
 
 
-WRONG_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**30), 10**30), st.floats(allow_nan=True),
-    st.text(max_size=30), st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
-)
-FIELDS = st.sampled_from(
-    [("name",), ("trigger",), ("trigger", "http"), ("trigger", "http", "path"), ("steps",),
-     ("steps", 0), ("steps", 0, "name"), ("steps", 0, "uses"), ("steps", 0, "with"),
-     ("settings",), ("settings", "concurrency")]
-)
-
-
 @FUZZ
 @given(field=FIELDS, value=WRONG_VALUES)
 def test_a_field_of_the_wrong_type_is_named_in_a_problem(field: tuple, value: object) -> None:
-    document = yaml.safe_load(yaml.safe_dump(VALID))
-    holder = document
-    for key in field[:-1]:
-        holder = holder[key]
-    holder[field[-1]] = value
-    problems = _problems(yaml.safe_dump(document))
+    problems = _problems(mutated(field, value))
     if problems is None:
         return  # the value happened to be valid there (a string name, a dict of inputs, …)
     top = str(field[0])
