@@ -148,3 +148,13 @@ def test_an_expression_nested_too_deeply_to_compile_is_an_error_naming_the_input
     for source in ["{{ " + "(" * 300 + "1" + ")" * 300 + " }}", "{% if 1 %}" * 500 + "x"]:
         with pytest.raises(ExpressionError, match=r"^steps\.s\.with\.x: .*nested too deeply"):
             evaluate(source)
+
+
+def test_output_captured_by_set_blocks_and_macros_is_held_to_the_output_limit():
+    blocks = (
+        "{% set x %}{% for i in range(10000) %}{{ 'x' * 100 }}{% endfor %}{% endset %}"
+        "{% set y %}{% for i in range(100000) %}{{ x }}{% endfor %}{% endset %}{{ y|length }}"
+    )
+    with pytest.raises(ExpressionError, match=r"the output would be 100,000,000,000 long"):
+        evaluate(blocks)
+    assert evaluate("{% set x %}ab{% endset %}{{ x }}") == "ab"

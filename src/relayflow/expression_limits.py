@@ -207,6 +207,13 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
             concat.nodes[0].set_lineno(concat.lineno)
         return super()._generate(source, *args, **kwargs)
 
+    @staticmethod
+    def concat(parts: Iterable[str]) -> str:  # type: ignore[override]
+        # What `{% set x %}…{% endset %}`, macros and `caller()` join their output with.
+        texts = list(parts)
+        _check_size(sum(map(len, texts)), "the output")
+        return "".join(texts)
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         check_time()
         return super().getattr(obj, attribute)

@@ -65,6 +65,12 @@ TEMPLATES = [
     "{% endfor %}{{ ns.x|length }}",
     "{% set ns = namespace(x=[1]) %}{% for i in range(60) %}{% set ns.x = ns.x + ns.x %}"
     "{% endfor %}{{ ns.x|length }}",
+    "{% set x %}{% for i in range(10000) %}{{ 'x' * 100 }}{% endfor %}{% endset %}"
+    "{% set y %}{% for i in range(100000) %}{{ x }}{% endfor %}{% endset %}{{ y|length }}",
+    "{% macro m() %}{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}{% endmacro %}"
+    "{{ m()|length }}",
+    "{% macro m() %}{{ caller() }}{{ caller() }}{% endmacro %}"
+    "{% call m() %}{{ 'x' * 600000 }}{% endcall %}",
     "{% set ns = namespace(x=7) %}{% for i in range(60) %}{% set ns.x = ns.x * ns.x %}"
     "{% endfor %}{{ ns.x > 1 }}",
 ]
