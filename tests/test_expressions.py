@@ -158,3 +158,15 @@ def test_output_captured_by_set_blocks_and_macros_is_held_to_the_output_limit():
     with pytest.raises(ExpressionError, match=r"the output would be 100,000,000,000 long"):
         evaluate(blocks)
     assert evaluate("{% set x %}ab{% endset %}{{ x }}") == "ab"
+
+
+def test_shared_references_are_measured_as_the_text_they_would_make():
+    # A small list of references to one list, whose text is two billion characters.
+    shared = "[[0] * 1000] * 1000000"
+    sources = ["{{ " + shared + " }}", "x{{ " + shared + " }}", "{{ (" + shared + ")|string }}"]
+    for source in sources:
+        with pytest.raises(ExpressionError, match="longer than 1,000,000"):
+            evaluate(source)
+    with pytest.raises(ExpressionError, match=r"sum\(\) would be 1,001,000 long"):
+        evaluate("{{ (" + shared + ")|sum(start=[]) }}")
+    assert evaluate("{{ [[1], [2]]|sum(start=[]) }}") == [1, 2]

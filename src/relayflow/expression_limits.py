@@ -20,12 +20,13 @@ import re
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import wraps
 from typing import Any
 
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Namespace
 
 TIME_LIMIT = 1.0  # seconds per evaluation
 MAX_LENGTH = 1_000_000  # characters of a string or output, items of a list
@@ -76,8 +77,31 @@ def check_time() -> None:
         )
 
 
+def size_of(value: Any) -> int:
+    """About how many characters `value` takes as text, counted without building the text
+    and only until past MAX_LENGTH: `[[0] * 1000] * 10**6` is a small list of shared
+    references whose text is two billion characters."""
+    total, stack = 0, [value]
+    while stack and total <= MAX_LENGTH:
+        item = stack.pop()
+        if isinstance(item, Namespace):
+            item = dict(item._Namespace__attrs)  # type: ignore[attr-defined]
+        if isinstance(item, str | bytes):
+            total += len(item)
+        elif isinstance(item, Mapping):
+            total += 2 + 4 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 2 + 2 * len(item)
+            stack.extend(item)
+        else:
+            total += 8
+    return total
+
+
 def check_length(value: Any, what: str = "the result") -> Any:
-    if isinstance(value, str | list | tuple | bytes) and len(value) > MAX_LENGTH:
+    if not isinstance(value, int | float) and size_of(value) > MAX_LENGTH:
         raise LimitError(f"{what} would be longer than {MAX_LENGTH:,} (the expression limit)")
     return value
 
@@ -102,7 +126,7 @@ def _check_bits(bits: float) -> None:
 
 
 def _length(value: Any) -> int:
-    return len(value) if isinstance(value, str | list | tuple | bytes) else len(str(value))
+    return len(value) if isinstance(value, str) else size_of(value)
 
 
 def _check_widths(name: str, args: tuple, kwargs: dict[str, Any]) -> None:
@@ -153,6 +177,21 @@ def _joined(items: Iterable[Any], separator: str) -> list[Any]:
     return parts
 
 
+_TEXT_FILTERS = {"string", "tojson", "pprint", "list", "urlencode", "e", "escape", "forceescape"}
+
+
+def _summed(items: Iterable[Any]) -> list[Any]:
+    """The items of a `sum` of lists or strings, refused when the sum would be too long."""
+    parts, size = [], 0
+    for item in items:
+        check_time()
+        if isinstance(item, str | list | tuple):
+            size += len(item)
+            _check_size(size, "sum()")
+        parts.append(item)
+    return parts
+
+
 def _bounded_iteration(iterable: Any) -> Iterator[Any]:
     for item in iterable:
         check_time()
@@ -177,6 +216,11 @@ def _limited_filter(name: str, filter_: Callable[..., Any]) -> Callable[..., Any
             raise LimitError(
                 f"wordwrap takes at most the {MAX_WORDWRAP:,} characters an expression may wrap"
             )
+        if name in _TEXT_FILTERS:
+            check_length(value, f"the {name} filter's text")
+        if name == "sum" and value is not None:
+            value = _summed(value)
+            args = args[:offset] + (value,) + tuple(rest)
         if name == "format" and isinstance(value, str):
             _check_percent(value, tuple(rest) or tuple(kwargs.values()))
         return check_length(filter_(*args, **kwargs), f"the {name} filter's result")
@@ -190,7 +234,7 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(finalize=_finalized, **options)
         self.filters = {name: _limited_filter(name, f) for name, f in self.filters.items()}
         self.filters["_limited_loop"] = _bounded_iteration
         self.filters["_limited_concat"] = _concat
@@ -261,6 +305,11 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         elif operator == "%" and isinstance(left, str):
             _check_percent(left, right)
         return super().call_binop(context, operator, left, right)
+
+
+def _finalized(value: Any) -> Any:
+    # Each `{{ }}` of a template is made text with str(): measure it first.
+    return check_length(value, "a value's text")
 
 
 def _concat(parts: list[Any]) -> str:

@@ -20,7 +20,13 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.runtime import Undefined
 
-from relayflow.expression_limits import Deadline, LimitedEnvironment, check_output
+from relayflow.expression_limits import (
+    Deadline,
+    LimitedEnvironment,
+    LimitError,
+    check_length,
+    check_output,
+)
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
 _DOLLAR_ATTR = re.compile(r"\.\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -165,7 +171,10 @@ def _compile_expression(source: str, where: str) -> Evaluator:
             raise ExpressionError(f"{where}: {{{{ {source.strip()} }}}} failed: {exc}") from None
         if isinstance(result, Undefined):
             raise ExpressionError(_explain_missing(tree, ctx, where, source))
-        return result
+        try:
+            return check_length(result)
+        except LimitError as exc:
+            raise ExpressionError(f"{where}: {{{{ {source.strip()} }}}} failed: {exc}") from None
 
     if keys is None:
         return jinja
