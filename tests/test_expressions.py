@@ -116,8 +116,8 @@ def test_evaluation_stops_at_the_time_limit_even_when_a_loop_outputs_nothing():
 
 
 def test_a_template_stops_at_the_output_limit():
-    with pytest.raises(ExpressionError, match=r"the output would be 1,000,100 long"):
-        evaluate("{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
+    with pytest.raises(ExpressionError, match=r"the output would be 10,000,010 long"):
+        evaluate("{% for i in range(100000) %}{{ 'x' * 101 }}{% endfor %}")
 
 
 def test_repetition_power_and_widths_are_refused_before_allocating():
@@ -127,7 +127,7 @@ def test_repetition_power_and_widths_are_refused_before_allocating():
         ("{{ '%999999999s' % 'x' }}", "the width 999999999"),
         ("{{ '{:999999999}'.format(1) }}", "the format spec '999999999'"),
         ("{{ 'a'|center(10**10) }}", "center(width=10000000000)"),
-        ("{{ ('a' * 999999) ~ 'bc' }}", "'~' would be 1,000,001 long"),
+        ("{{ ('a' * 9999999) ~ 'bc' }}", "'~' would be 10,000,001 long"),
     ]:
         with pytest.raises(ExpressionError, match=re.escape(limit)):
             evaluate(source)
@@ -165,8 +165,16 @@ def test_shared_references_are_measured_as_the_text_they_would_make():
     shared = "[[0] * 1000] * 1000000"
     sources = ["{{ " + shared + " }}", "x{{ " + shared + " }}", "{{ (" + shared + ")|string }}"]
     for source in sources:
-        with pytest.raises(ExpressionError, match="longer than 1,000,000"):
+        with pytest.raises(ExpressionError, match="longer than 10,000,000"):
             evaluate(source)
-    with pytest.raises(ExpressionError, match=r"sum\(\) would be 1,001,000 long"):
+    with pytest.raises(ExpressionError, match=r"sum\(\) would be 10,001,000 long"):
         evaluate("{{ (" + shared + ")|sum(start=[]) }}")
     assert evaluate("{{ [[1], [2]]|sum(start=[]) }}") == [1, 2]
+
+
+def test_a_value_as_big_as_a_webhook_body_passes_through_the_limits():
+    body = {"rows": [{"email": f"user{i}@example.com", "n": i} for i in range(30_000)]}
+    scope = {"steps": {"trigger": {"event": {"body": body}}}}
+    text = evaluate("{{ steps.trigger.event.body|tojson }}", scope)
+    assert len(text) > 1_048_576
+    assert evaluate("{{ steps.trigger.event.body.rows|length }}", scope) == 30_000

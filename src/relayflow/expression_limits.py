@@ -29,7 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
 TIME_LIMIT = 1.0  # seconds per evaluation
-MAX_LENGTH = 1_000_000  # characters of a string or output, items of a list
+MAX_LENGTH = 10_000_000  # characters or items: ten times what a webhook body may hold
 MAX_INT_BITS = 16_384  # about 4,900 decimal digits, beyond Python's int-to-text limit
 MAX_WORDWRAP = 100_000  # characters: textwrap is pure Python, seconds for a megabyte
 

@@ -49,16 +49,16 @@ HUGE = [
     "('x' * 100000).join(range(100000)|map('string'))",
     "'a'|center(10**10)",
     "'a'|indent(10**9)",
-    "'ab'.replace('', 'x' * 900000)",
+    "'ab'.replace('', 'x' * 9000000)",
     "'a'|replace('a', 'b' * 10**6)|replace('b', 'c' * 10**6)",
     "range(10)|batch(10**9)|list",
     "('a' * 1000000)|wordwrap(5)",
-    "('a' * 999999) ~ ('b' * 999999)",
-    "('a' * 999999) + ('b' * 999999)",
+    "('a' * 9999999) ~ ('b' * 9999999)",
+    "('a' * 9999999) + ('b' * 9999999)",
     "[[0] * 1000] * 1000000",
     "([[0] * 1000] * 1000000)|sum(start=[])",
     "([[0] * 1000] * 1000000)|string",
-    "([[0] * 1000] * 1000)|tojson",
+    "([[0] * 1000] * 10000)|tojson",
     "'%s' % ([[0] * 1000] * 1000000,)",
     "'{}'.format([[0] * 1000] * 1000000)",
     "{'a': [[0] * 1000] * 10000}",
@@ -66,7 +66,7 @@ HUGE = [
 ]
 TEMPLATES = [
     "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
-    "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+    "{% for i in range(100000) %}{{ 'x' * 101 }}{% endfor %}",
     "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(60) }}",
     "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
     "{% set ns = namespace(x='ab') %}{% for i in range(60) %}{% set ns.x = ns.x ~ ns.x %}"
@@ -75,10 +75,10 @@ TEMPLATES = [
     "{% endfor %}{{ ns.x|length }}",
     "{% set x %}{% for i in range(10000) %}{{ 'x' * 100 }}{% endfor %}{% endset %}"
     "{% set y %}{% for i in range(100000) %}{{ x }}{% endfor %}{% endset %}{{ y|length }}",
-    "{% macro m() %}{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}{% endmacro %}"
+    "{% macro m() %}{% for i in range(100000) %}{{ 'x' * 101 }}{% endfor %}{% endmacro %}"
     "{{ m()|length }}",
     "{% macro m() %}{{ caller() }}{{ caller() }}{% endmacro %}"
-    "{% call m() %}{{ 'x' * 600000 }}{% endcall %}",
+    "{% call m() %}{{ 'x' * 6000000 }}{% endcall %}",
     "x{{ [[0] * 1000] * 1000000 }}",
     "{% set ns = namespace(x=7) %}{% for i in range(60) %}{% set ns.x = ns.x * ns.x %}"
     "{% endfor %}{{ ns.x > 1 }}",
@@ -172,7 +172,7 @@ def test_random_expressions_answer_or_fail_cleanly(expression: str) -> None:
     except ExpressionError as exc:
         assert str(exc).startswith("steps.s.with.x: ")
         value = None
-    assert len(str(value)) <= 2_000_000
+    assert len(str(value)) <= 20_000_000
     assert "<module" not in str(value) and "<function" not in str(value)
     assert _peak_mb() - before < 200
 
