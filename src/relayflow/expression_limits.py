@@ -180,6 +180,19 @@ def _joined(items: Iterable[Any], separator: str) -> list[Any]:
 _TEXT_FILTERS = {"string", "tojson", "pprint", "list", "urlencode", "e", "escape", "forceescape"}
 
 
+def _check_line_prefixes(name: str, text: str, rest: tuple, kwargs: dict[str, Any]) -> None:
+    """`indent` puts its width (which may be text) before every line; `wordwrap` puts its
+    wrapstring after every piece, at worst every character."""
+    if name == "indent":
+        prefix = kwargs.get("width", rest[0] if rest else 4)
+        times = text.count("\n") + 1
+    else:
+        prefix = kwargs.get("wrapstring", rest[2] if len(rest) > 2 else None)
+        times = len(text)
+    if isinstance(prefix, str):
+        _check_size(len(text) + times * len(prefix), f"{name}()")
+
+
 def _summed(items: Iterable[Any]) -> list[Any]:
     """The items of a `sum` of lists or strings, refused when the sum would be too long."""
     parts, size = [], 0
@@ -212,6 +225,8 @@ def _limited_filter(name: str, filter_: Callable[..., Any]) -> Callable[..., Any
             separator = str(rest[0]) if rest else str(kwargs.get("d", ""))
             value = _joined(value, separator)
             args = args[:offset] + (value,) + tuple(rest)
+        if isinstance(value, str) and name in ("indent", "wordwrap"):
+            _check_line_prefixes(name, value, rest, kwargs)
         if name == "wordwrap" and isinstance(value, str) and len(value) > MAX_WORDWRAP:
             raise LimitError(
                 f"wordwrap takes at most the {MAX_WORDWRAP:,} characters an expression may wrap"
@@ -276,6 +291,9 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
                 _check_replace(owner, str(args[0]), str(args[1]), *args[2:3])
             if name == "join" and args:
                 args = (_joined(args[0], owner),) + args[1:]
+            if name == "translate" and args and isinstance(args[0], Mapping):
+                longest = max((size_of(v) for v in args[0].values()), default=0)
+                _check_size(len(owner) * max(longest, 1), "translate()")
         return check_length(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
