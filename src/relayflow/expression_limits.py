@@ -244,7 +244,7 @@ def _limited_filter(name: str, filter_: Callable[..., Any]) -> Callable[..., Any
 
 
 class LimitedEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox with the limits above; use `evaluate` (or `Deadline`) around renders."""
+    """The sandbox with the limits above; wrap each render or call in `Deadline()`."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
