@@ -178,3 +178,11 @@ def test_a_value_as_big_as_a_webhook_body_passes_through_the_limits():
     text = evaluate("{{ steps.trigger.event.body|tojson }}", scope)
     assert len(text) > 1_048_576
     assert evaluate("{{ steps.trigger.event.body.rows|length }}", scope) == 30_000
+
+
+def test_a_result_is_data_a_step_can_take_never_a_function_or_an_object():
+    assert evaluate("{{ range(3) }}") == [0, 1, 2]
+    assert evaluate("{{ steps.trigger.event.body.items|map(attribute='sku') }}") == ["A1"]
+    for source, kind in [("{{ 'ab'.upper }}", "a function"), ("{{ cycler(1, 2) }}", "a Cycler")]:
+        with pytest.raises(ExpressionError, match=f"it is {kind}, not a value a step can take"):
+            evaluate(source)

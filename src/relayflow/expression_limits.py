@@ -25,6 +25,7 @@ from functools import wraps
 from typing import Any
 
 from jinja2 import nodes
+from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
@@ -100,6 +101,12 @@ def size_of(value: Any) -> int:
     return total
 
 
+def _not_a_function(value: Any) -> None:
+    # Its text is Python's `<function safe_range at 0x…>`: nothing a step means to send.
+    if callable(value) and not isinstance(value, Mapping | Undefined):
+        raise LimitError("a function cannot be made text; call it")
+
+
 def check_length(value: Any, what: str = "the result") -> Any:
     if not isinstance(value, int | float) and size_of(value) > MAX_LENGTH:
         raise LimitError(f"{what} would be longer than {MAX_LENGTH:,} (the expression limit)")
@@ -144,6 +151,8 @@ def _check_percent(template: str, values: Any) -> None:
             if number:
                 _check_size(int(number), f"the width {number} in {template[:40]!r}")
     items = values if isinstance(values, tuple) else (values,)
+    for item in items:
+        _not_a_function(item)
     _check_size(len(template) + sum(_length(v) for v in items), "'%' formatting")
 
 
@@ -156,6 +165,8 @@ def _check_format(template: str, args: tuple, kwargs: dict[str, Any]) -> None:
         for number in _SPEC_NUMBER.findall(spec or ""):
             _check_size(int(number), f"the format spec {spec!r}")
     values = list(args) + list(kwargs.values())
+    for value in values:
+        _not_a_function(value)
     _check_size(len(template) + sum(_length(v) for v in values), "str.format")
 
 
@@ -232,6 +243,7 @@ def _limited_filter(name: str, filter_: Callable[..., Any]) -> Callable[..., Any
                 f"wordwrap takes at most the {MAX_WORDWRAP:,} characters an expression may wrap"
             )
         if name in _TEXT_FILTERS:
+            _not_a_function(value)
             check_length(value, f"the {name} filter's text")
         if name == "sum" and value is not None:
             value = _summed(value)
@@ -327,10 +339,13 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
 
 def _finalized(value: Any) -> Any:
     # Each `{{ }}` of a template is made text with str(): measure it first.
+    _not_a_function(value)
     return check_length(value, "a value's text")
 
 
 def _concat(parts: list[Any]) -> str:
+    for part in parts:
+        _not_a_function(part)
     texts = [str(part) for part in parts]
     _check_size(sum(map(len, texts)), "'~'")
     return "".join(texts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
@@ -172,8 +172,8 @@ def _compile_expression(source: str, where: str) -> Evaluator:
         if isinstance(result, Undefined):
             raise ExpressionError(_explain_missing(tree, ctx, where, source))
         try:
-            return check_length(result)
-        except LimitError as exc:
+            return check_length(_as_data(result))
+        except (LimitError, TypeError) as exc:
             raise ExpressionError(f"{where}: {{{{ {source.strip()} }}}} failed: {exc}") from None
 
     if keys is None:
@@ -196,6 +196,20 @@ def _compile_expression(source: str, where: str) -> Evaluator:
         return value
 
     return path
+
+
+_DATA = (str, int, float, bool, type(None), list, tuple, Mapping)
+
+
+def _as_data(value: Any) -> Any:
+    """A value a step can take: data as it is, `range(3)` or `items|map(…)` as a list."""
+    if isinstance(value, _DATA):
+        return value
+    if isinstance(value, range | Iterator):
+        return list(value)
+    if callable(value):
+        raise TypeError("it is a function, not a value a step can take; call it")
+    raise TypeError(f"it is a {type(value).__name__}, not a value a step can take")
 
 
 def _compile_template(source: str, where: str) -> Evaluator:
