@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from relayflow.expressions import ExpressionError, NotJson, compile_value, json_with_expressions
@@ -105,3 +107,82 @@ def test_json_text_holding_expressions_reads_as_the_object_it_spells():
     }
     with pytest.raises(NotJson, match="line 1"):
         json_with_expressions('{"Email": {{ steps.trigger.event.body.email }}')
+
+
+def test_evaluation_stops_at_the_time_limit_even_when_a_loop_outputs_nothing():
+    loops = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
+    with pytest.raises(ExpressionError, match=r"longer than the 1 s an expression may run"):
+        evaluate("x" + loops)
+
+
+def test_a_template_stops_at_the_output_limit():
+    with pytest.raises(ExpressionError, match=r"the output would be 10,000,010 long"):
+        evaluate("{% for i in range(100000) %}{{ 'x' * 101 }}{% endfor %}")
+
+
+def test_repetition_power_and_widths_are_refused_before_allocating():
+    for source, limit in [
+        ("{{ 'a' * 10**10 }}", "the repetition would be 10,000,000,000 long"),
+        ("{{ 10 ** (10 ** 10) }}", "over the 16,384 an expression may compute"),
+        ("{{ '%999999999s' % 'x' }}", "the width 999999999"),
+        ("{{ '{:999999999}'.format(1) }}", "the format spec '999999999'"),
+        ("{{ 'a'|center(10**10) }}", "center(width=10000000000)"),
+        ("{{ ('a' * 9999999) ~ 'bc' }}", "'~' would be 10,000,001 long"),
+    ]:
+        with pytest.raises(ExpressionError, match=re.escape(limit)):
+            evaluate(source)
+
+
+def test_step_results_cannot_be_changed_by_an_expression():
+    with pytest.raises(ExpressionError, match="'append' of 'list' object is unsafe"):
+        evaluate("{{ steps.trigger.event.body.items.append(1) }}")
+    assert SCOPE["steps"]["trigger"]["event"]["body"]["items"] == [{"sku": "A1"}]
+
+
+def test_a_blocked_attribute_of_a_global_is_not_reported_as_undefined():
+    message = str(pytest.raises(ExpressionError, evaluate, "{{ cycler.__init__ }}").value)
+    assert "may not be used in an expression" in message
+
+
+def test_an_expression_nested_too_deeply_to_compile_is_an_error_naming_the_input():
+    for source in ["{{ " + "(" * 300 + "1" + ")" * 300 + " }}", "{% if 1 %}" * 500 + "x"]:
+        with pytest.raises(ExpressionError, match=r"^steps\.s\.with\.x: .*nested too deeply"):
+            evaluate(source)
+
+
+def test_output_captured_by_set_blocks_and_macros_is_held_to_the_output_limit():
+    blocks = (
+        "{% set x %}{% for i in range(10000) %}{{ 'x' * 100 }}{% endfor %}{% endset %}"
+        "{% set y %}{% for i in range(100000) %}{{ x }}{% endfor %}{% endset %}{{ y|length }}"
+    )
+    with pytest.raises(ExpressionError, match=r"the output would be 100,000,000,000 long"):
+        evaluate(blocks)
+    assert evaluate("{% set x %}ab{% endset %}{{ x }}") == "ab"
+
+
+def test_shared_references_are_measured_as_the_text_they_would_make():
+    # A small list of references to one list, whose text is two billion characters.
+    shared = "[[0] * 1000] * 1000000"
+    sources = ["{{ " + shared + " }}", "x{{ " + shared + " }}", "{{ (" + shared + ")|string }}"]
+    for source in sources:
+        with pytest.raises(ExpressionError, match="longer than 10,000,000"):
+            evaluate(source)
+    with pytest.raises(ExpressionError, match=r"sum\(\) would be 10,001,000 long"):
+        evaluate("{{ (" + shared + ")|sum(start=[]) }}")
+    assert evaluate("{{ [[1], [2]]|sum(start=[]) }}") == [1, 2]
+
+
+def test_a_value_as_big_as_a_webhook_body_passes_through_the_limits():
+    body = {"rows": [{"email": f"user{i}@example.com", "n": i} for i in range(30_000)]}
+    scope = {"steps": {"trigger": {"event": {"body": body}}}}
+    text = evaluate("{{ steps.trigger.event.body|tojson }}", scope)
+    assert len(text) > 1_048_576
+    assert evaluate("{{ steps.trigger.event.body.rows|length }}", scope) == 30_000
+
+
+def test_a_result_is_data_a_step_can_take_never_a_function_or_an_object():
+    assert evaluate("{{ range(3) }}") == [0, 1, 2]
+    assert evaluate("{{ steps.trigger.event.body.items|map(attribute='sku') }}") == ["A1"]
+    for source, kind in [("{{ 'ab'.upper }}", "a function"), ("{{ cycler(1, 2) }}", "a Cycler")]:
+        with pytest.raises(ExpressionError, match=f"it is {kind}, not a value a step can take"):
+            evaluate(source)

@@ -20,6 +20,7 @@ LAYERS = [
             "redact",
             "metrics",
             "expressions",
+            "expression_limits",
             "config",
             "console",
             "egress",

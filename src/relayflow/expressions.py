@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.runtime import Undefined
-from jinja2.sandbox import SandboxedEnvironment
+
+from relayflow.expression_limits import (
+    Deadline,
+    LimitedEnvironment,
+    LimitError,
+    check_length,
+    check_output,
+)
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
 _DOLLAR_ATTR = re.compile(r"\.\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -31,7 +38,7 @@ class ExpressionError(Exception):
     """An expression could not be compiled or evaluated; the message says where and why."""
 
 
-class _Environment(SandboxedEnvironment):
+class _Environment(LimitedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
             try:
@@ -133,6 +140,12 @@ def _path_keys(text: str) -> list[Any] | None:
     return keys
 
 
+def _too_deep(where: str, source: str) -> str:
+    # Jinja's parser and Python's compiler recurse per bracket, block and operator.
+    shown = source.strip() if len(source) <= 60 else source.strip()[:60] + "…"
+    return f"{where}: {shown!r} is nested too deeply to compile; split it over several steps"
+
+
 def _compile_expression(source: str, where: str) -> Evaluator:
     text = _rewrite(source.strip())
     try:
@@ -142,11 +155,14 @@ def _compile_expression(source: str, where: str) -> Evaluator:
         raise ExpressionError(
             f"{where}: {{{{ {source.strip()} }}}} is not valid: {exc.message}"
         ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise ExpressionError(_too_deep(where, source)) from None
     keys = _path_keys(text)
 
     def jinja(ctx: Mapping[str, Any]) -> Any:
         try:
-            result = compiled(**ctx)
+            with Deadline():
+                result = compiled(**ctx)
         except UndefinedError:
             raise ExpressionError(_explain_missing(tree, ctx, where, source)) from None
         except ExpressionError:
@@ -155,7 +171,10 @@ def _compile_expression(source: str, where: str) -> Evaluator:
             raise ExpressionError(f"{where}: {{{{ {source.strip()} }}}} failed: {exc}") from None
         if isinstance(result, Undefined):
             raise ExpressionError(_explain_missing(tree, ctx, where, source))
-        return result
+        try:
+            return check_length(_as_data(result))
+        except (LimitError, TypeError) as exc:
+            raise ExpressionError(f"{where}: {{{{ {source.strip()} }}}} failed: {exc}") from None
 
     if keys is None:
         return jinja
@@ -179,6 +198,20 @@ def _compile_expression(source: str, where: str) -> Evaluator:
     return path
 
 
+_DATA = (str, int, float, bool, type(None), list, tuple, Mapping)
+
+
+def _as_data(value: Any) -> Any:
+    """A value a step can take: data as it is, `range(3)` or `items|map(…)` as a list."""
+    if isinstance(value, _DATA):
+        return value
+    if isinstance(value, range | Iterator):
+        return list(value)
+    if callable(value):
+        raise TypeError("it is a function, not a value a step can take; call it")
+    raise TypeError(f"it is a {type(value).__name__}, not a value a step can take")
+
+
 def _compile_template(source: str, where: str) -> Evaluator:
     text = _rewrite(source)
     try:
@@ -188,16 +221,29 @@ def _compile_template(source: str, where: str) -> Evaluator:
         raise ExpressionError(
             f"{where}: {source!r} is not a valid template: {exc.message}"
         ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise ExpressionError(_too_deep(where, source)) from None
 
     def evaluate(ctx: Mapping[str, Any]) -> Any:
         try:
-            return template.render(**ctx)
+            with Deadline():
+                return _render(template, ctx)
         except UndefinedError:
             raise ExpressionError(_explain_missing(tree, ctx, where, source)) from None
         except Exception as exc:  # noqa: BLE001 - shown to the user as the step's error
             raise ExpressionError(f"{where}: {source!r} failed: {exc}") from None
 
     return evaluate
+
+
+def _render(template: Any, ctx: Mapping[str, Any]) -> str:
+    """The template's text, stopped as soon as it passes the output limit."""
+    parts, size = [], 0
+    for part in template.generate(**ctx):
+        size += len(part)
+        check_output(size)
+        parts.append(part)
+    return "".join(parts)
 
 
 def _path_of(node: nodes.Node) -> tuple[str, list[Any]] | None:
@@ -240,6 +286,8 @@ def _explain_missing(tree: nodes.Node, ctx: Mapping[str, Any], where: str, sourc
             chains.append(found)
     chains.sort(key=lambda c: -len(c[1]))
     for root, keys in chains:
+        if root in _env.globals and root not in ctx:
+            continue  # range, dict, …: what failed is what the expression did with them
         if root not in ctx:
             return f"{where}: {root} is not defined (use steps.<name>… or env.<NAME>)"
         value: Any = ctx[root]
@@ -259,4 +307,7 @@ def _explain_missing(tree: nodes.Node, ctx: Mapping[str, Any], where: str, sourc
                 return f"{where}: {missing} does not exist ({parent} has {len(value)} items)"
             kind = "null" if value is None else type(value).__name__
             return f"{where}: {missing} does not exist ({parent} is {kind}, not an object)"
-    return f"{where}: {{{{ {source.strip()} }}}} refers to something that does not exist"
+    return (
+        f"{where}: {{{{ {source.strip()} }}}} refers to something that does not exist "
+        "or may not be used in an expression"
+    )

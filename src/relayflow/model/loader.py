@@ -101,12 +101,16 @@ def parse_workflow(
     installed = installed or Installed()
     try:
         node = yaml.compose(source)
+        _check_size(node, file)
         data = yaml.safe_load(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         reason = getattr(exc, "problem", None) or str(exc)
         raise WorkflowFileError([Problem(file, line, "", f"not valid YAML: {reason}")]) from None
+    except RecursionError:  # deeper than MAX_DEPTH by far: the parser itself gave up
+        message = f"nested far deeper than the {MAX_DEPTH} levels allowed"
+        raise WorkflowFileError([Problem(file, 1, "", message)]) from None
     if not isinstance(data, dict) or node is None:
         raise WorkflowFileError(
             [Problem(file, 1, "", "expected a mapping with name, trigger and steps")]
@@ -123,6 +127,63 @@ def parse_workflow(
     if checks.problems:
         raise WorkflowFileError(_in_file_order(checks.problems))
     return LoadedWorkflow(workflow, source, file, given)
+
+
+MAX_DEPTH = 100  # levels of nesting; a workflow needs about a dozen
+MAX_NODES = 100_000  # values once aliases are expanded; a 1,000-step workflow has ~20,000
+MAX_DIGITS = 4_000  # under Python's 4,300-digit limit on reading an integer
+
+
+def _scalar_problem(node: yaml.ScalarNode) -> str:
+    """What YAML would fail on, with a ValueError, when building this value ("" if nothing)."""
+    if node.tag.endswith(":int") and len(node.value) > MAX_DIGITS:
+        return f"a number with {len(node.value):,} digits; at most {MAX_DIGITS:,} are read"
+    if node.tag.endswith(":timestamp"):
+        try:
+            yaml.constructor.SafeConstructor().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            return f"{node.value!r} reads as a date but is not one ({exc}); quote it"
+    return ""
+
+
+def _check_size(root: yaml.Node | None, file: str) -> None:
+    """Refuse alias bombs ("billion laughs"), deep nesting and values YAML cannot build
+    before anything expands them: each distinct node is counted once, with the size its
+    aliases expand to, and a problem names the first path it is found at."""
+    sizes: dict[int, int] = {}
+
+    def refuse(node: yaml.Node, path: tuple, message: str) -> WorkflowFileError:
+        return WorkflowFileError([Problem(file, node.start_mark.line + 1, _show(path), message)])
+
+    def size(node: yaml.Node, path: tuple) -> int:
+        if len(path) > MAX_DEPTH:
+            raise refuse(node, path[:3], f"nested deeper than the {MAX_DEPTH} levels allowed")
+        if id(node) in sizes:
+            return sizes[id(node)]
+        children: list[tuple[yaml.Node, tuple]] = []
+        if isinstance(node, yaml.ScalarNode) and (problem := _scalar_problem(node)):
+            raise refuse(node, path, problem)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                children += [(key, path), (value, path + (name,))]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, path + (index,)) for index, item in enumerate(node.value)]
+        total = 1
+        for child, child_path in children:
+            total += size(child, child_path)
+            if total > MAX_NODES:
+                raise refuse(
+                    node,
+                    path,
+                    f"expands to more than {MAX_NODES:,} values (through aliases such as "
+                    "*name); write the values out or use fewer aliases",
+                )
+        sizes[id(node)] = total
+        return total
+
+    if root is not None:
+        size(root, ())
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:

@@ -116,14 +116,18 @@ async def deploy(
     if "json" in request.headers.get("content-type", ""):
         try:
             payload = yaml.safe_load(raw)
+            if isinstance(payload, dict) and isinstance(payload.get("source"), str):
+                raw = payload["source"]
+                if isinstance(payload.get("file"), str) and payload["file"].strip():
+                    file = payload["file"].strip().replace("\\", "/").rsplit("/", 1)[-1]
+            else:
+                raw = yaml.safe_dump(payload, sort_keys=False)
         except yaml.YAMLError:
             raise HTTPException(400, "the body is not valid JSON") from None
-        if isinstance(payload, dict) and isinstance(payload.get("source"), str):
-            raw = payload["source"]
-            if isinstance(payload.get("file"), str) and payload["file"].strip():
-                file = payload["file"].strip().replace("\\", "/").rsplit("/", 1)[-1]
-        else:
-            raw = yaml.safe_dump(payload, sort_keys=False)
+        except RecursionError:
+            raise HTTPException(400, "the body is nested too deeply to be a workflow") from None
+        except ValueError as exc:  # an integer past Python's 4,300-digit limit, a bad date
+            raise HTTPException(400, f"the body has a value that cannot be read: {exc}") from None
     result = workflows.deploy_source(raw, file, hints)
     return {"name": result.name, "version": result.version, "changed": result.changed}
 
