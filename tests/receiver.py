@@ -63,6 +63,10 @@ class Receiver:
                         receiver.in_flight -= 1
 
         class Server(ThreadingHTTPServer):
+            # Workers open up to `concurrency` connections at once each; the default
+            # backlog of 5 makes the kernel drop SYNs and the clients wait on retransmits.
+            request_queue_size = 256
+
             def handle_error(self, request, client_address) -> None:
                 pass  # a client killed mid-request (crash tests) is expected here
 

@@ -70,7 +70,12 @@ def wait_all_succeeded(rf: Relayflow, run_ids: list[str], timeout: float = 90) -
         if not missing:
             return
         time.sleep(0.5)
-    raise AssertionError(f"{len(missing)} acknowledged runs did not complete: {list(missing)[:5]}")
+    shown = [rf.inspect(run_id) for run_id in list(missing)[:5]]
+    raise AssertionError(
+        f"{len(missing)} acknowledged runs did not complete: "
+        f"{[(r['id'], r['status'], r.get('error'), r.get('attempt')) for r in shown]}"
+        f"\n{rf.output()}"
+    )
 
 
 @pytest.fixture
