@@ -280,6 +280,18 @@ def _end_strays() -> None:
             except ChildProcessError:
                 break
         if not _others():
+            _wait_for_init_to_reap()
+            return
+        time.sleep(0.001)
+
+
+def _wait_for_init_to_reap(limit: float = 0.1) -> None:
+    """Orphans killed above are reaped by the sandbox's init, not here: wait (bounded) until
+    they are, so the next step in this process sees no trace of this one's."""
+    deadline = time.monotonic() + limit
+    mine = str(os.getpid())
+    while time.monotonic() < deadline:
+        if not any(name.isdigit() and name not in ("1", mine) for name in os.listdir("/proc")):
             return
         time.sleep(0.001)
 
