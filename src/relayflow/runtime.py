@@ -38,7 +38,7 @@ from relayflow.engine.runner import Runner
 from relayflow.engine.worker import Worker
 from relayflow.ids import new_id
 from relayflow.jsoncodec import dumps
-from relayflow.sdk import HttpResponse, LocalFiles, Received, slots
+from relayflow.sdk import HttpResponse, LocalFiles, Received, http_session, slots
 from relayflow.steps.base import Accounts, StepServices
 from relayflow.store import deliveries, history
 from relayflow.store.control import control_batch, sleeping_run
@@ -71,20 +71,6 @@ class DeliveryOutcome:
 def _owner_id(role: str) -> str:
     """Who holds a lease: role, host and process id (see release_dead_leases)."""
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
-
-
-def _http_client(connections: int, policy: egress.EgressPolicy) -> aiohttp.ClientSession:
-    """The client of http.request steps: one keep-alive pool for every run of this process.
-
-    aiohttp, not httpx: on this hot path httpx's pool costs about 1 ms of CPU per request
-    and grows with the requests in flight (bench/e2e.py); aiohttp's costs about 0.13 ms.
-    Its connections go only where the egress policy allows.
-    """
-    return aiohttp.ClientSession(
-        connector=egress.connector(policy, limit=connections, ttl_dns_cache=60),
-        timeout=aiohttp.ClientTimeout(total=30),
-        auto_decompress=True,
-    )
 
 
 class Runtime:
@@ -146,7 +132,8 @@ class Runtime:
         self.catalog.refresh()
         policy = egress.EgressPolicy.from_env(self.config.listen)
         egress.install(policy)  # app clients built through the SDK follow it too
-        self.http = _http_client(self.config.worker_capacity, policy)
+        # http.request steps' one keep-alive pool for every run of this process
+        self.http = http_session(connections=self.config.worker_capacity, policy=policy)
         isolation = await asyncio.to_thread(lambda: self.code_isolation)
         if not isolation.available:
             log.warning("code steps %s", isolation.status(self.config.unsafe_code_steps))

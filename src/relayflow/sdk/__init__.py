@@ -23,7 +23,13 @@ from relayflow.sdk.apps import AccountField, App
 from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
-from relayflow.sdk.http import EgressRefused, http_transport, sync_http_transport
+from relayflow.sdk.http import (
+    EgressRefused,
+    http_session,
+    http_transport,
+    query_pairs,
+    sync_http_transport,
+)
 from relayflow.sdk.notify import send_notification
 from relayflow.sdk.polling import (
     LocalFiles,
@@ -49,7 +55,9 @@ from relayflow.sdk.sources import (
 
 __all__ = [
     "send_notification",
+    "http_session",
     "http_transport",
+    "query_pairs",
     "sync_http_transport",
     "AccountField",
     "Action",

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from relayflow.apps.clevertap.batching import upload_batcher
@@ -33,17 +33,18 @@ from relayflow.apps.clevertap.rules import (
     check_record,
 )
 from relayflow.apps.clevertap.sending import MessageSender
-from relayflow.sdk import StepError, http_transport, metrics, shared_slots
+from relayflow.sdk import StepError, http_session, metrics, query_pairs, shared_slots
 
 REQUESTS = metrics.counter(
     "clevertap_requests", "Requests sent to CleverTap, by HTTP status", ["status"]
 )
 RECORDS = metrics.counter("clevertap_records", "Records sent to CleverTap, by outcome", ["outcome"])
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# 5 s to connect, 10 s without a byte of the answer, 60 s for the whole request.
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60.0, sock_connect=5.0, sock_read=10.0)
 LINGER_SECONDS = 0.005
 # Errors raised before a request left this machine: safe to retry even a non-idempotent call.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 @dataclass
@@ -70,16 +71,18 @@ class Counters:
 
 
 class _LoopState:
-    """The parts bound to one event loop: connection pool, request slots, batcher."""
+    """The parts bound to one event loop: connection pool, request slots, batcher.
+
+    aiohttp, not httpx: a send_message step makes a request per run, and httpcore's pool
+    cost about 1 ms of CPU per request there (bench/e2e.py (b)).
+    """
 
     def __init__(self, client: CleverTap, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        limits = httpx.Limits(max_connections=MAX_CONCURRENT_REQUESTS + 5)
-        self.http = httpx.AsyncClient(
+        self.http = http_session(  # the egress policy applies
+            connections=max(client.max_in_flight, MAX_CONCURRENT_REQUESTS) + 5,
             headers=client.headers(),
             timeout=client.timeout,
-            transport=http_transport(limits=limits),  # the egress policy applies
-            follow_redirects=False,
         )
         self.batcher = upload_batcher(
             client.deliver, client.slots, max_records=client.max_batch, linger=client.linger
@@ -98,7 +101,7 @@ class CleverTap:
         *,
         region: str | None = None,
         retry: RequestRetries | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         linger: float = LINGER_SECONDS,
         max_batch: int = MAX_RECORDS_PER_UPLOAD,
         max_in_flight: int = MAX_CONCURRENT_REQUESTS,
@@ -173,21 +176,20 @@ class CleverTap:
         held = slot
         try:
             content = None if body is None else _json(body)
+            query = query_pairs(params)
             while True:
                 attempt += 1
                 if held is None:
                     held = await self.slots.acquire()
-                response: httpx.Response | None = None
+                response: _Answer | None = None
                 try:
-                    response = await state.http.request(
-                        method, url, params=params, content=content, headers=headers
-                    )
-                    problem = f"HTTP {response.status_code}"
+                    response = await _request(state.http, method, url, query, content, headers)
+                    problem = f"HTTP {response.status}"
                     retry_after = retry_after_seconds(response.headers.get("retry-after"))
-                    may_retry = response.status_code in RETRY_STATUSES and (
-                        idempotent or response.status_code == 429
+                    may_retry = response.status in RETRY_STATUSES and (
+                        idempotent or response.status == 429
                     )
-                except httpx.TransportError as exc:
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     problem = _describe_transport(exc)
                     retry_after = None
                     may_retry = idempotent or isinstance(exc, _NOT_SENT)
@@ -195,7 +197,7 @@ class CleverTap:
                     taken, held = held, None
                     await self.slots.release(taken)
                 self.counters.requests += 1
-                status = str(response.status_code) if response is not None else "error"
+                status = str(response.status) if response is not None else "error"
                 REQUESTS.labels(status).inc()
                 elapsed = time.monotonic() - started
                 delay = self.retry.delay(attempt, retry_after)
@@ -206,9 +208,9 @@ class CleverTap:
                 )
                 if response is not None and gives_up:
                     return ApiResponse(
-                        response.status_code,
-                        _body(response),
-                        dict(response.headers),
+                        response.status,
+                        _body(response.content),
+                        response.headers,
                         attempt,
                         elapsed,
                         idempotent,
@@ -371,7 +373,7 @@ class CleverTap:
             if asyncio.get_running_loop() is state.loop:
                 await state.batcher.drain()
                 await state.messages.drain()
-                await state.http.aclose()
+                await state.http.close()
         finally:
             self._state = None
 
@@ -403,11 +405,34 @@ def _json(body: Any) -> bytes:
         ) from None
 
 
-def _body(response: httpx.Response) -> Any:
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    content: bytes
+
+
+async def _request(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    query: list[tuple[str, str]] | None,
+    content: bytes | None,
+    headers: dict[str, str] | None,
+) -> _Answer:
+    async with http.request(
+        method, url, params=query, data=content, headers=headers, allow_redirects=False
+    ) as response:
+        raw = await response.read()
+        names = {name.lower(): value for name, value in response.headers.items()}
+        return _Answer(response.status, names, raw)
+
+
+def _body(content: bytes) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError:
-        return response.text
+        return content.decode("utf-8", "replace")
 
 
 def _error_text(body: Any, status: int | None = None) -> str:
@@ -420,9 +445,12 @@ def _error_text(body: Any, status: int | None = None) -> str:
     return str(body)[:300] or "no body"
 
 
-def _describe_transport(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timed out ({type(exc).__name__})"
+def _describe_transport(exc: Exception) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect ({exc.os_error.strerror or exc.os_error})"
+    if isinstance(exc, TimeoutError):
+        what = "connecting" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "waiting"
+        return f"timed out {what} ({type(exc).__name__})"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
