@@ -86,6 +86,42 @@ def test_default_filter_gives_a_fallback_for_missing_paths():
     assert evaluate("{{ steps.trigger.event.body.plan | default('free') }}") == "free"
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "steps.trigger.event.body.plan | default('free')",
+        'steps.trigger.event.body.email | default("none given")',
+        "steps.trigger.event.body.items[0].sku | default('?')",
+        "steps.trigger.event.body.items[5] | default('?')",
+        "steps.trigger.event.body.items[-1].sku | default('?')",
+        "steps.trigger.event.body.email.domain | default('x')",  # an attribute of a string
+        "steps.trigger.event.body.nothing | default(none)",
+        "steps.trigger.event.body.nothing | default(0)",
+        "steps.trigger.event.body.nothing | default(-2.5)",
+        "steps.trigger.event.body.nothing | default(true)",
+        "steps.trigger.event.body.missing | default('')",
+        "steps.trigger.event.body.none | default('x')",  # null is kept, as Jinja keeps it
+        "steps.shape['$return_value'].score | default(1)",
+    ],
+)
+def test_path_with_a_default_is_what_jinja_makes_of_it(source):
+    scope = {**SCOPE, "steps": {**SCOPE["steps"]}}
+    scope["steps"]["trigger"] = {
+        "event": {"body": {**SCOPE["steps"]["trigger"]["event"]["body"], "none": None}}
+    }
+    fast = compile_value("{{ " + source + " }}", "w")
+    assert fast.__name__ == "path"  # taken without Jinja
+    spelled_for_jinja = "{{ (" + source.replace("|", ") |", 1) + " }}"
+    assert fast(scope) == compile_value(spelled_for_jinja, "w")(scope)
+
+
+def test_a_default_does_not_hide_a_missing_key_further_up_as_jinja_does_not():
+    source = "steps.trigger.event.body.nothing.deeper"
+    for spelled in (f"{{{{ {source} | default('x') }}}}", f"{{{{ ({source}) | default('x') }}}}"):
+        with pytest.raises(ExpressionError, match="nothing"):
+            evaluate(spelled)
+
+
 def test_internals_are_not_reachable():
     with pytest.raises(ExpressionError):
         evaluate("{{ steps.__class__.__mro__ }}")

@@ -158,6 +158,9 @@ def _compile_expression(source: str, where: str) -> Evaluator:
     except (RecursionError, SyntaxError, MemoryError):
         raise ExpressionError(_too_deep(where, source)) from None
     keys = _path_keys(text)
+    fallback = _MISSING
+    if keys is None:
+        keys, fallback = _path_with_default(text)
 
     def jinja(ctx: Mapping[str, Any]) -> Any:
         try:
@@ -179,23 +182,55 @@ def _compile_expression(source: str, where: str) -> Evaluator:
     if keys is None:
         return jinja
 
+    def missing(ctx: Mapping[str, Any], at_the_end: bool) -> Any:
+        if fallback is _MISSING:
+            raise ExpressionError(_explain_missing(tree, ctx, where, source))
+        # Jinja's `default` stands in for a missing last key only (not for null, not for
+        # a missing key further up, which is an error there).
+        return fallback if at_the_end else jinja(ctx)
+
+    end = len(keys) - 1
+
     def path(ctx: Mapping[str, Any]) -> Any:
-        # The common case, a plain path, without building a Jinja context for every call.
+        # The common cases, a plain path or `path | default(literal)`, without building a
+        # Jinja context for every call.
         value: Any = ctx
-        for key in keys:
+        for depth, key in enumerate(keys):
             if isinstance(value, Mapping) and not isinstance(key, int):
                 if key not in value:
-                    raise ExpressionError(_explain_missing(tree, ctx, where, source))
+                    return missing(ctx, depth == end)
                 value = value[key]
             elif isinstance(value, list) and isinstance(key, int):
                 if not -len(value) <= key < len(value):
-                    raise ExpressionError(_explain_missing(tree, ctx, where, source))
+                    return missing(ctx, depth == end)
                 value = value[key]
             else:
                 return jinja(ctx)  # attributes of other objects: Jinja's sandbox decides
         return value
 
     return path
+
+
+_MISSING = object()
+_DEFAULT = re.compile(
+    r"""^(?P<path>.+?)\s*\|\s*default\(\s*(?P<literal>'[^'\\]*'|"[^"\\]*"|-?\d+(?:\.\d+)?"""
+    r"""|true|false|none|True|False|None)\s*\)$"""
+)
+_WORDS = {"true": True, "false": False, "none": None}
+
+
+def _path_with_default(text: str) -> tuple[list[Any] | None, Any]:
+    """`steps.trigger.event.body.plan | default('free')` as (its path's keys, "free")."""
+    found = _DEFAULT.match(text)
+    keys = _path_keys(found.group("path")) if found else None
+    if found is None or keys is None:
+        return None, _MISSING
+    literal = found.group("literal")
+    if literal[0] in "'\"":
+        return keys, literal[1:-1]
+    if literal.lower() in _WORDS:
+        return keys, _WORDS[literal.lower()]
+    return keys, float(literal) if "." in literal else int(literal)
 
 
 _DATA = (str, int, float, bool, type(None), list, tuple, Mapping)
