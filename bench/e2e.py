@@ -59,6 +59,7 @@ BENCH = Path(__file__).resolve().parent
 ACCOUNT, PASSCODE = "E2E-ACCOUNT", "e2e-passcode"
 # --token: the account also gets the sandbox's X-CleverTap-Token (bulk sends, /2)
 ACCOUNT_OPTIONS: list[str] = []
+SETTINGS = ""  # --concurrency N: (a)'s workflow gets `settings: concurrency: N` (not the default)
 NAIVE_SECONDS = 15.0
 NAIVE_DRAIN = 120.0  # seconds it gets to deliver what it acknowledged
 HTTP_WORKFLOW = """\
@@ -290,7 +291,7 @@ def run_relayflow(
     figures = Figures("relayflow up", scenario, connections)
     with temp_home(f"e2e-{scenario}") as home, Relayflow(home) as rf:
         if scenario == "a":
-            rf.deploy(HTTP_WORKFLOW.format(sink=sink.url))
+            rf.deploy(HTTP_WORKFLOW.format(sink=sink.url) + SETTINGS)
         else:
             subprocess.run(
                 [*RELAYFLOW, "accounts", "add", "clevertap", "e2e", "--home", str(home)]
@@ -503,7 +504,13 @@ def main() -> int:
         action="store_true",
         help="(b): give the account an X-CleverTap-Token, so personalised messages batch",
     )
+    parser.add_argument(
+        "--concurrency", type=int, help="(a): the workflow's concurrency (default: unset, 10)"
+    )
     args = parser.parse_args()
+    if args.concurrency:
+        global SETTINGS
+        SETTINGS = f"settings:\n  concurrency: {args.concurrency}\n"
     if args.token:
         ACCOUNT_OPTIONS.extend(["--token", "sandbox-token"])
     connections = [int(c) for c in args.connections.split(",")]

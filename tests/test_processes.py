@@ -153,7 +153,7 @@ def test_batched_uploads_are_not_capped_by_the_workflow_concurrency(
 ):
     with SandboxServer(db_path=tmp_path / "sandbox.db") as sandbox:
         up.add_account("clevertap-test", sandbox)
-        up.deploy_text("signup", SIGNUP)  # concurrency: the default of 10
+        up.deploy_text("signup", SIGNUP + "settings: {concurrency: 10}\n")
         wait_for(lambda: httpx.options(f"{up.url}/hooks/signup").status_code == 204, 10, "route")
         (worker,) = worker_pids(up.procs[0].pid)
         os.kill(worker, signal.SIGSTOP)  # let 300 sign-ups queue up, then start the worker

@@ -192,3 +192,44 @@ def test_no_more_than_15_requests_are_in_flight_per_account(sandbox: SandboxServ
     stats = sandbox.stats()
     assert stats["concurrency"][sandbox.account_id]["peak"] == 15
     assert stats["requests"]["by_status"] == {"200": 40}  # never a 429
+
+
+def test_a_silent_clevertap_times_out_and_a_send_is_never_repeated_after_a_timeout():
+    """A server that takes the request and never answers: an upload is retried until the
+    budget, then fails retryably; a message send fails after one attempt (it may have
+    gone out), naming the timeout."""
+    import aiohttp
+
+    async def scenario() -> tuple[StepError, StepError, int]:
+        requests = 0
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal requests
+            await reader.readuntil(b"\r\n\r\n")
+            requests += 1
+            await asyncio.sleep(30)
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = CleverTap(
+            "A",
+            "p",
+            f"http://127.0.0.1:{port}",
+            retry=RequestRetries(budget=1.0, initial=0.05, max_delay=0.1),
+            timeout=aiohttp.ClientTimeout(total=0.3),
+        )
+        try:
+            with pytest.raises(StepError) as upload:
+                await client.call("GET", "/1/profile.json", params={"identity": "x"})
+            before = requests
+            with pytest.raises(StepError) as send:
+                await client.call("POST", "/1/send/externaltrigger.json", body={}, idempotent=False)
+            return upload.value, send.value, requests - before
+        finally:
+            await client.aclose()
+            server.close()
+
+    upload, send, send_attempts = asyncio.run(scenario())
+    assert upload.retryable is True and "timed out waiting" in str(upload)
+    assert send.retryable is False and "may or may not have acted" in str(send)
+    assert send_attempts == 1

@@ -81,7 +81,12 @@ class Settings(Model):
         " for it still run; `timeout` applies to every step kind",
     )
     code_memory_mb: int = Field(512, ge=32, le=65536, description="Memory limit of a code step")
-    concurrency: int = Field(10, ge=1, le=10000, description="Runs of this workflow at once")
+    # 100, not 10: a run holds its slot through each call, so at 10 a step calling an API
+    # that answers in 100 ms delivers at most 100 runs/s (bench/e2e.py (a)); Pipedream sets
+    # no limit by default. Set 1 to process events one at a time, in order.
+    concurrency: int = Field(
+        100, ge=1, le=10000, description="Runs of this workflow in user code and calls at once"
+    )
     throttle: Throttle | None = Field(None, description="At most `limit` run starts per `per`")
     retries: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout: Duration = Field(
