@@ -10,7 +10,7 @@ step evaluates an expression, validates its inputs, runs, and is checkpointed.
 (b) throughput: M runs queued before any worker runs (ingested by `relayflow server`,
     which executes nothing), then `relayflow up` drains them; wall time (first started_at
     → last finished_at) / (M × steps), and commits per run from relayflow_db_commits_total.
-    Repeated for each workflow concurrency given (settings.concurrency; default 10).
+    Repeated for each workflow concurrency given (settings.concurrency; the product default is 100).
 
 Targets: <= 2 ms orchestration overhead per step; commits per run <= 1 + steps/10.
 
