@@ -47,7 +47,7 @@ def _no_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # its event loop must not outlive the module
 def browser() -> Iterator[Any]:
     reason = _no_browser()
     if reason:
