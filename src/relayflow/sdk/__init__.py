@@ -27,7 +27,7 @@ from relayflow.sdk.http import (
     EgressRefused,
     http_session,
     http_transport,
-    query_pairs,
+    query_values,
     sync_http_transport,
 )
 from relayflow.sdk.notify import send_notification
@@ -57,7 +57,7 @@ __all__ = [
     "send_notification",
     "http_session",
     "http_transport",
-    "query_pairs",
+    "query_values",
     "sync_http_transport",
     "AccountField",
     "Action",

@@ -24,7 +24,7 @@ __all__ = [
     "EgressRefused",
     "http_session",
     "http_transport",
-    "query_pairs",
+    "query_values",
     "sync_http_transport",
 ]
 
@@ -54,24 +54,20 @@ def http_session(
     )
 
 
-def query_pairs(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
-    """Query parameters as aiohttp takes them, written as httpx writes them: true/false for
-    booleans, "" for None, one pair per item of a list."""
-    if not params:
-        return None
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        for item in value if isinstance(value, list | tuple) else [value]:
-            pairs.append((str(key), _text(item)))
-    return pairs
+def query_values(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Query parameters as aiohttp and yarl take them: true/false for booleans, "" for
+    None, a list's items as the same key repeated, other objects as their text."""
+    return {str(key): _query_value(value) for key, value in params.items()} if params else None
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
+def _query_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return [_query_value(v) for v in value]
+    return value if isinstance(value, str | int | float) else str(value)
 
 
 def http_transport(**options: Any) -> Any:

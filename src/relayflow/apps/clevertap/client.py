@@ -33,7 +33,7 @@ from relayflow.apps.clevertap.rules import (
     check_record,
 )
 from relayflow.apps.clevertap.sending import MessageSender
-from relayflow.sdk import StepError, http_session, metrics, query_pairs, shared_slots
+from relayflow.sdk import StepError, http_session, metrics, query_values, shared_slots
 
 REQUESTS = metrics.counter(
     "clevertap_requests", "Requests sent to CleverTap, by HTTP status", ["status"]
@@ -176,7 +176,7 @@ class CleverTap:
         held = slot
         try:
             content = None if body is None else _json(body)
-            query = query_pairs(params)
+            query = query_values(params)
             while True:
                 attempt += 1
                 if held is None:
@@ -416,7 +416,7 @@ async def _request(
     http: aiohttp.ClientSession,
     method: str,
     url: str,
-    query: list[tuple[str, str]] | None,
+    query: dict[str, Any] | None,
     content: bytes | None,
     headers: dict[str, str] | None,
 ) -> _Answer:

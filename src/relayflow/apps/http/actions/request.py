@@ -8,7 +8,15 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from relayflow.sdk import ActionInputs, EgressRefused, StepContext, StepError, action, field
+from relayflow.sdk import (
+    ActionInputs,
+    EgressRefused,
+    StepContext,
+    StepError,
+    action,
+    field,
+    query_values,
+)
 
 
 class Inputs(ActionInputs):
@@ -31,7 +39,7 @@ async def request(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
     try:
         url = URL(inputs.url)
         if inputs.query:  # added to the parameters already in the URL
-            url = url.extend_query({k: _query_value(v) for k, v in inputs.query.items()})
+            url = url.extend_query(query_values(inputs.query))
     except (ValueError, TypeError) as exc:
         raise StepError(f"{inputs.url!r} is not a URL relayflow can send to: {exc}") from None
     headers = dict(inputs.headers)
@@ -71,16 +79,6 @@ async def request(ctx: StepContext, inputs: Inputs) -> dict[str, Any]:
             retryable=status == 429 or status >= 500,
         )
     return result
-
-
-def _query_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return [_query_value(v) for v in value]
-    return value if isinstance(value, str | int | float) else str(value)
 
 
 def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
