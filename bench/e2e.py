@@ -2,7 +2,7 @@
 
 For each connection count (10, 64 and 256 by default), wrk sends N sign-ups with unique
 user ids to `relayflow up` (fresh temp home, default settings, default workflow
-`concurrency` of 10) running
+`concurrency` of 100) running
 
   (a) webhook -> one `http.request` POST to a local sink (bench/sink.py), and
   (b) the seed workflow (examples/signup-to-clevertap.yaml: upload_profile, then

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from clevertap.helpers import Installation
-from conftest import Relayflow
+from conftest import Relayflow, free_port
 from receiver import Receiver
 from relayflow.sandbox import SandboxServer
 
@@ -200,3 +200,29 @@ def test_sigterm_stops_up_within_seconds_and_hands_back_unfinished_runs(
     rf.procs.clear()
     rf.start()
     wait_for(lambda: statuses(rf, "stuck") == {"succeeded": 6}, 20, "the runs did not resume")
+
+
+def test_worker_processes_split_a_workflows_concurrency(sqlite_relayflow: Relayflow):
+    """With two worker processes, a workflow at its limit runs in both, half each: the
+    first to claim must not take every slot (and reclaim each as it frees), leaving the
+    other process, and its core, idle."""
+    rf = sqlite_relayflow
+    with Receiver() as slow:
+        slow.delay = 1.5
+        rf.deploy_text("split", CALL.format(name="split", url=slow.url, concurrency=4))
+        rf.port = rf.port or free_port()
+        proc = rf.spawn("up", "--workers", "2", "--port", str(rf.port))
+        rf.wait_healthy(proc)
+        wait_for(lambda: len(worker_pids(proc.pid)) == 2, 30, "up did not start two workers")
+        post(rf, "split", 8)
+        wait_for(lambda: statuses(rf, "split").get("running") == 4, 30, "4 runs did not start")
+        db = sqlite3.connect(f"file:{rf.home / 'relayflow.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            held = db.execute(
+                "SELECT lease_owner, COUNT(*) FROM runs WHERE status = 'running'"
+                " GROUP BY lease_owner"
+            ).fetchall()
+        finally:
+            db.close()
+        assert sorted(count for _owner, count in held) == [2, 2], held
+        wait_for(lambda: statuses(rf, "split") == {"succeeded": 8}, 30, "the runs did not end")

@@ -175,6 +175,7 @@ class Runtime:
                 self.owner,
                 capacity=self.config.worker_capacity,
                 lease_seconds=self.config.lease_seconds,
+                share=self.parent.share if self.parent is not None else 1,
             )
             self._tasks.append(asyncio.create_task(self.worker.run()))
             if self.parent is not None:

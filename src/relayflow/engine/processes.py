@@ -4,9 +4,10 @@ Taking webhooks and executing runs must not share one event loop (DESIGN §6), s
 runs the server and the scheduler in its own process and executes runs in `count`
 worker processes (`relayflow worker`, started with one end of a socket pair). After a
 commit that queued runs the server wakes them over that channel, so a run starts within
-a millisecond or two, as it would in one process. A worker that dies is replaced at once
-and the runs it held are handed back to the queue (their leases released, not left to
-expire). Stopping sends SIGTERM and waits a few seconds; a worker that does not finish in
+a millisecond or two, as it would in one process. Each worker holds at most its share
+(1/count) of a workflow's `concurrency`, so a busy workflow runs on every worker's core.
+A worker that dies is replaced at once and the runs it held are handed back to the queue
+(their leases released, not left to expire). Stopping sends SIGTERM and waits a few seconds; a worker that does not finish in
 time is killed and its runs are released the same way.
 """
 
@@ -32,6 +33,7 @@ from relayflow.engine.channel import ANSWERED, METRICS, SNAPSHOT, WAKE, Channel
 log = logging.getLogger(__name__)
 
 PARENT_FD = "RELAYFLOW_PARENT_FD"  # tells `relayflow worker` which fd is its channel
+SHARE = "RELAYFLOW_WORKER_SHARE"  # and how many worker processes split each concurrency limit
 STOP_SECONDS = 5.0
 RESTART_PAUSE = 1.0  # at most one restart a second per slot, should a worker crash at start
 
@@ -86,6 +88,7 @@ class WorkerProcesses:
         env = {
             **os.environ,
             PARENT_FD: str(theirs.fileno()),
+            SHARE: str(len(self.slots)),
             "RELAYFLOW_DATABASE_URL": self.config.database_url,
             "RELAYFLOW_PUBLIC_URL": self.config.public_url,
             **({"RELAYFLOW_LISTEN": self.config.listen} if self.config.listen else {}),
@@ -215,8 +218,9 @@ def _describe(code: int) -> str:
 class ParentLink:
     """A worker process's end of its channel to `relayflow up`."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, share: int = 1) -> None:
         self._sock = socket.socket(fileno=fd)
+        self.share = share  # worker processes of this `up`: each takes 1/share of a limit
         self._channel: Channel | None = None
         self.on_wake: Callable[[], None] = lambda: None
         self.on_gone: Callable[[], None] = lambda: None
@@ -224,7 +228,10 @@ class ParentLink:
     @classmethod
     def from_env(cls) -> ParentLink | None:
         fd = os.environ.pop(PARENT_FD, None)
-        return cls(int(fd)) if fd and fd.isdigit() else None
+        share = os.environ.pop(SHARE, "1")
+        if not (fd and fd.isdigit()):
+            return None
+        return cls(int(fd), int(share) if share.isdigit() else 1)
 
     async def open(self) -> None:
         self._channel = Channel(self._sock, self._heard, lambda: self.on_gone())

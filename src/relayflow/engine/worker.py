@@ -16,7 +16,7 @@ from relayflow import metrics
 from relayflow.engine.catalog import Catalog
 from relayflow.engine.runner import Runner
 from relayflow.store import runs
-from relayflow.store.runs import ClaimedRun, claim_batch
+from relayflow.store.runs import ClaimedRun, Limits, claim_batch
 from relayflow.store.writer import Batch, Writer
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,10 @@ class Worker:
         capacity: int = 1000,
         lease_seconds: float = 30.0,
         poll_interval: float = 0.1,
+        share: int = 1,
     ) -> None:
+        """`share`: how many worker processes split each workflow's concurrency evenly
+        (`relayflow up`'s); 1 takes whatever slots are free."""
         self.writer = writer
         self.catalog = catalog
         self.runner = runner
@@ -42,6 +45,7 @@ class Worker:
         self.capacity = capacity
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
+        self.share = max(1, share)
         self.inflight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -80,11 +84,17 @@ class Worker:
             self.holding[run.workflow_id] -= 1
         self._wake.set()
 
+    def _own_limit(self, limit: Limits) -> int:
+        """Runs of a workflow this worker may hold slots for: its share of the limit.
+        Without shares, the first worker to claim takes every free slot and reclaims each
+        one the moment it is freed, so one process would execute a busy workflow alone."""
+        return -(-limit.concurrency // self.share)
+
     async def _claim(self, wanted: int) -> list[ClaimedRun]:
         limits = {
             workflow_id: limit
             for workflow_id, limit in self.catalog.limits().items()
-            if limit.free_steps or self.holding[workflow_id] < limit.concurrency
+            if limit.free_steps or self.holding[workflow_id] < self._own_limit(limit)
         }
         if not limits:
             return []
@@ -95,9 +105,12 @@ class Worker:
         reclaim = now - self._last_reclaim > self.lease_seconds / 4
         if reclaim:
             self._last_reclaim = now
+        caps = None
+        if self.share > 1:
+            caps = {w: self._own_limit(lim) - self.holding[w] for w, lim in rotated.items()}
         try:
             return await self.writer.write(
-                claim_batch(self.owner, self.lease_seconds, rotated, wanted, reclaim)
+                claim_batch(self.owner, self.lease_seconds, rotated, wanted, reclaim, caps)
             )
         except Exception:  # noqa: BLE001 - a database hiccup must not stop the worker
             log.exception("claiming runs failed; trying again shortly")

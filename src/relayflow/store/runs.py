@@ -271,8 +271,12 @@ def claim_batch(
     limits: dict[str, Limits],
     max_runs: int,
     reclaim: bool,
+    caps: dict[str, int] | None = None,
 ) -> Batch:
     """Claim up to `max_runs` ready runs, honouring each workflow's concurrency limit.
+
+    `caps` (per workflow id) bounds how many slot-holding runs this claim may add, below
+    what the limit leaves free: a claimer's share when several split one limit.
 
     `limits` maps every workflow id to its limit; each is an index seek, so a backlog of
     queued runs does not slow claiming down. Callers rotate the order for fairness. Runs
@@ -301,6 +305,8 @@ def claim_batch(
                 (workflow_id,),
             )
             slots = min(budget, limit.concurrency - cur.fetchone()[0])
+            if caps is not None:
+                slots = min(slots, caps.get(workflow_id, slots))
             starts = budget
             if limit.throttle_limit and limit.throttle_per:
                 cur.execute(

@@ -93,18 +93,12 @@ class Writer:
                 first = self._queue.get()
                 if first is None:
                     return
-                group = [first]
-                stopping = False
-                while len(group) < MAX_GROUP:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        stopping = True
-                        break
-                    group.append(nxt)
-                conn = self._commit_group(conn, group)
+                # Wait for the turn before taking the rest: what queues up while another
+                # process commits joins this group instead of waiting a turn of its own.
+                with self._turn:
+                    group, stopping = self._drain(first)
+                    conn, outcomes = self._commit_group(conn, group)
+                _finish(outcomes)
                 if stopping:
                     return
         finally:
@@ -114,7 +108,22 @@ class Writer:
             if close_turn is not None:
                 close_turn()
 
-    def _commit_group(self, conn: Any, group: list[Batch]) -> Any:
+    def _drain(self, first: Batch) -> tuple[list[Batch], bool]:
+        """`first` and whatever else has queued (up to MAX_GROUP); True if told to stop."""
+        group = [first]
+        while len(group) < MAX_GROUP:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                return group, True
+            group.append(nxt)
+        return group, False
+
+    def _commit_group(
+        self, conn: Any, group: list[Batch]
+    ) -> tuple[Any, list[tuple[Batch, Any, BaseException | None]]]:
         outcomes: list[tuple[Batch, Any, BaseException | None]] = []
         try:
             results = self._transaction(conn, group)
@@ -131,14 +140,9 @@ class Writer:
                     outcomes.append((batch, result, None))
         else:
             outcomes = [(batch, result, None) for batch, result in zip(group, results, strict=True)]
-        _finish(outcomes)
-        return conn
+        return conn, outcomes
 
     def _transaction(self, conn: Any, group: list[Batch]) -> list[Any]:
-        with self._turn:  # SQLite: writers of other processes wait their turn here
-            return self._transact(conn, group)
-
-    def _transact(self, conn: Any, group: list[Batch]) -> list[Any]:
         db = self.db
         if not db.is_postgres:
             conn.execute("BEGIN IMMEDIATE")
