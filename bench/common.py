@@ -292,6 +292,19 @@ def wait_drained(db_path: Path, timeout: float, poll: float = 0.25) -> float:
         time.sleep(poll)
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (worker processes, code-step pools)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                queue.extend(int(c) for c in children)
+    return found
+
+
 def rss_kb(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status") as status:

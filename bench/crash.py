@@ -34,6 +34,7 @@ from common import (
     Relayflow,
     db_query,
     db_scalar,
+    descendants,
     free_port,
     log,
     print_table,
@@ -139,7 +140,9 @@ def main() -> int:
     parser.add_argument("--max-gap", type=float, default=5, help="seconds between kills, max")
     parser.add_argument("--tail", type=float, default=3, help="load after the last restart (s)")
     parser.add_argument("--connections", type=int, default=16, help="sender connections (16)")
-    parser.add_argument("--concurrency", type=int, default=10, help="settings.concurrency (10)")
+    parser.add_argument(
+        "--concurrency", type=int, default=100, help="settings.concurrency (100, the default)"
+    )
     parser.add_argument(
         "--lease-seconds",
         type=float,
@@ -183,14 +186,13 @@ def main() -> int:
             for i in range(args.kills):
                 time.sleep(rng.uniform(args.min_gap, args.max_gap))
                 finished = rf.metrics().get("relayflow_runs_finished_total", 0)
-                in_flight = db_scalar(
-                    rf.db_path,
-                    "SELECT COUNT(*) FROM runs WHERE status = 'running' AND lease_owner LIKE ?",
-                    (f"%:{rf.pid}:%",),
+                # One snapshot; owners name their process (`up`'s own and its workers').
+                owners = db_query(
+                    rf.db_path, "SELECT lease_owner FROM runs WHERE status = 'running'"
                 )
-                orphaned = db_scalar(
-                    rf.db_path, "SELECT COUNT(*) FROM runs WHERE status = 'running'"
-                )
+                ours = {f":{pid}:" for pid in descendants(rf.pid)}
+                in_flight = sum(1 for (o,) in owners if o and any(p in o for p in ours))
+                orphaned = len(owners)
                 rf.kill9()
                 killed_at = time.monotonic() - t0
                 log(

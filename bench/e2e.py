@@ -28,7 +28,6 @@ per request on average.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -46,6 +45,7 @@ from common import (
     ROOT,
     Relayflow,
     db_scalar,
+    descendants,
     free_port,
     log,
     rss_kb,
@@ -134,19 +134,6 @@ class Figures:
 
 
 # Processes and /proc --------------------------------------------------------------------
-
-
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process below it (worker processes, code-step pools)."""
-    found, queue = [], [pid]
-    while queue:
-        current = queue.pop()
-        found.append(current)
-        with contextlib.suppress(OSError):
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                queue.extend(int(c) for c in children)
-    return found
 
 
 def cpu_seconds(pid: int) -> float:

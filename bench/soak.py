@@ -45,7 +45,9 @@ def main() -> int:
     parser.add_argument(
         "--warmup-fraction", type=float, default=0.1, help="share of events that is warm-up"
     )
-    parser.add_argument("--concurrency", type=int, default=10, help="settings.concurrency (10)")
+    parser.add_argument(
+        "--concurrency", type=int, default=100, help="settings.concurrency (100, the default)"
+    )
     parser.add_argument("--max-seconds", type=float, default=1800, help="load time limit")
     parser.add_argument("--drain-timeout", type=float, default=1800, help="drain time limit")
     parser.add_argument("--keep-home", action="store_true")

@@ -15,7 +15,7 @@ step evaluates an expression, validates its inputs, runs, and is checkpointed.
 Targets: <= 2 ms orchestration overhead per step; commits per run <= 1 + steps/10.
 
     .venv/bin/python bench/steps.py [--steps 40] [--latency-runs 30] [--runs 500]
-                                    [--concurrency 10,256]
+                                    [--concurrency 10,100,256]
 """
 
 from __future__ import annotations
@@ -211,8 +211,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=500, help="runs queued at once (500)")
     parser.add_argument(
         "--concurrency",
-        default="10,256",
-        help="workflow settings.concurrency values for (b), comma-separated (10,256)",
+        default="10,100,256",
+        help="workflow settings.concurrency values for (b), comma-separated (10,100,256)",
     )
     parser.add_argument("--drain-timeout", type=float, default=600)
     parser.add_argument("--skip-latency", action="store_true")

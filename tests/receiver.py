@@ -20,6 +20,7 @@ class Receiver:
         self.counts: Counter[str] = Counter()
         self.fail_first: dict[str, int] = {}  # key -> how many requests to answer 503
         self.delay = 0.0
+        self.set_cookie: str | None = None  # a Set-Cookie header on every answer
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -46,7 +47,12 @@ class Receiver:
                     receiver.counts[key] += 1
                     attempt = receiver.counts[key]
                     receiver.requests.append(
-                        {"path": self.path, "query": query, "body": body.decode() or None}
+                        {
+                            "path": self.path,
+                            "query": query,
+                            "body": body.decode() or None,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                        }
                     )
                 try:
                     if receiver.delay:
@@ -56,6 +62,8 @@ class Receiver:
                     self.send_response(status)
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(payload)))
+                    if receiver.set_cookie:
+                        self.send_header("set-cookie", receiver.set_cookie)
                     self.end_headers()
                     self.wfile.write(payload)
                 finally:

@@ -100,3 +100,50 @@ def test_a_home_or_key_file_others_can_read_is_named_with_its_fix(config) -> Non
     database.chmod(0o644)
     shared = home_permissions(config)
     assert shared.status == "fail" and f"chmod 600 {database}" in shared.detail
+
+
+SENDS = """\
+name: {name}
+trigger: {{http: {{path: {name}}}}}
+steps:
+  - name: welcome
+    uses: clevertap.send_message
+    account: ct
+    with:
+      campaign_id: 1000001
+      identities: "{{{{ steps.trigger.event.body.user_id }}}}"
+      key_values: {key_values}
+"""
+
+
+def test_clevertap_sends_that_cannot_share_a_request_are_named_with_the_fix(
+    config, tmp_path: Path
+) -> None:
+    from relayflow.accounts.store import AccountStore
+    from relayflow.cli.doctor import account_advice
+    from relayflow.workflows import Workflows
+
+    db = Database(config.database_url)
+    db.upgrade()
+    accounts = AccountStore(db, config)
+    fields = {"account_id": "TEST-1", "passcode": "sandbox-passcode"}
+    fields["endpoint"] = "http://127.0.0.1:9"
+    accounts.add("clevertap", "ct", fields)
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    personal = '{Name: "{{ steps.trigger.event.body.name }}"}'
+    (folder / "a.yaml").write_text(SENDS.format(name="signup", key_values=personal))
+    (folder / "b.yaml").write_text(SENDS.format(name="promo", key_values="{Offer: SPRING}"))
+    workflows = Workflows(db)
+    workflows.deploy(workflows.load([folder]))
+
+    (advice,) = account_advice(config)
+    assert advice.status == "warn" and advice.name == "CleverTap account ct"
+    # The personalised send is named; the one whose key-values are the same for all is not.
+    assert advice.detail.startswith("signup: welcome personalises each message's key_values")
+    assert "promo" not in advice.detail
+    assert "every message is its own request, 15 at once" in advice.detail
+    assert "--token TOKEN" in advice.detail
+
+    accounts.add("clevertap", "ct", {**fields, "token": "t0ken-value"}, replace=True)
+    assert account_advice(config) == []

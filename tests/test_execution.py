@@ -349,3 +349,24 @@ def test_runs_can_be_searched_by_event_payload(sqlite_relayflow):
     with rf.api() as api:
         listed = api.get("/runs", params={"q": "hay@example"}).json()
         assert len(listed) == 1 and listed[0]["id"] != wanted.json()["run_id"]
+
+
+def test_a_cookie_one_run_was_given_is_not_sent_by_the_next(sqlite_relayflow):
+    """Runs share one connection pool, never a cookie jar: a session cookie that one
+    workflow's call received must not go out with another run's request (a host name:
+    cookie jars take no cookies from bare IP addresses)."""
+    with Receiver() as receiver:
+        receiver.set_cookie = "session=run-one-secret; Path=/"
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        sqlite_relayflow.deploy_text(
+            "cookies", CALL.format(name="cookies", url=url, settings="  concurrency: 1")
+        )
+        sqlite_relayflow.start()
+        with httpx.Client() as client:
+            for key in ("first", "second"):
+                answer = client.post(f"{sqlite_relayflow.url}/hooks/cookies", json={"key": key})
+                assert answer.status_code == 200
+                sqlite_relayflow.wait_finished(answer.json()["run_id"])
+        first, second = receiver.requests
+    assert first["query"]["key"] == "first" and second["query"]["key"] == "second"
+    assert "cookie" not in second["headers"], second["headers"]

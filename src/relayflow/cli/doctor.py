@@ -1,8 +1,9 @@
 """`relayflow doctor`: whether this installation is safe and ready, and what to fix if not.
 
 Each check is cheap and changes nothing: the code-step sandbox (one probe), whether Node.js
-steps can run (node and npm), whether the database answers and its schema is current, and
-who can read the home and its key files.
+steps can run (node and npm), whether the database answers and its schema is current, who
+can read the home and its key files, and each app's advice on how its accounts are used
+(e.g. CleverTap sends that cannot share a request without the account's token).
 Exit code 1 when a check failed; warnings alone exit 0.
 """
 
@@ -103,6 +104,55 @@ def home_permissions(config: Config) -> Check:
     return Check("home permissions", "fail" if keys_open else "warn", "; ".join(problems))
 
 
+def account_advice(config: Config) -> list[Check]:
+    """Each app's advice on how its connected accounts are used (`App.advise`), as warnings.
+    Nothing when the database is not there yet or does not answer (its own check says so)."""
+    from relayflow.accounts.store import AccountStore
+    from relayflow.sdk import AccountUse
+    from relayflow.sdk.registry import discover
+    from relayflow.store.accounts import current_definitions
+    from relayflow.store.database import Database
+
+    db = Database(config.database_url)
+    if not db.is_postgres and not Path(db.path).exists():
+        return []
+    try:
+        accounts = AccountStore(db, config).list()
+        definitions = current_definitions(db)
+    except Exception:  # noqa: BLE001 - the database check reports why
+        return []
+    apps = discover().apps
+    checks = []
+    for account in accounts:
+        app = apps.get(account.app)
+        if app is None or app.advise is None:
+            continue
+        steps = tuple(
+            (workflow, step)
+            for workflow, definition in definitions
+            for step in _steps(definition)
+            if step.get("account") == account.name
+        )
+        use = AccountUse(account.name, account.fields, account.secrets_set, steps)
+        for advice in app.advise(use):
+            checks.append(Check(f"{app.title} account {account.name}", "warn", advice))
+    return checks
+
+
+def _steps(value: object) -> list[dict]:
+    """Every step definition in a workflow definition, inside blocks too."""
+    found: list[dict] = []
+    if isinstance(value, dict):
+        if "name" in value and ("uses" in value or "account" in value):
+            found.append(value)
+        for child in value.values():
+            found.extend(_steps(child))
+    elif isinstance(value, list):
+        for child in value:
+            found.extend(_steps(child))
+    return found
+
+
 def egress_policy(config: Config) -> Check:
     """What steps may not connect to (the rules parsed already: `_config` checks them)."""
     from relayflow.egress import EgressPolicy
@@ -113,7 +163,7 @@ def egress_policy(config: Config) -> Check:
 @app.command(rich_help_panel="Run relayflow")
 def doctor(home: Home = None, as_json: AsJson = False) -> None:
     """Check this installation: code-step sandbox, Node.js, database, migrations, home
-    permissions, and show the egress policy."""
+    permissions, the egress policy, and advice on how connected accounts are used."""
     import typer
 
     config = _config(home)
@@ -123,6 +173,7 @@ def doctor(home: Home = None, as_json: AsJson = False) -> None:
         *database(config),
         home_permissions(config),
         egress_policy(config),
+        *account_advice(config),
     ]
     if as_json:
         print_json([asdict(c) for c in checks])

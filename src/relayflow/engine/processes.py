@@ -7,8 +7,9 @@ commit that queued runs the server wakes them over that channel, so a run starts
 a millisecond or two, as it would in one process. Each worker holds at most its share
 (1/count) of a workflow's `concurrency`, so a busy workflow runs on every worker's core.
 A worker that dies is replaced at once and the runs it held are handed back to the queue
-(their leases released, not left to expire). Stopping sends SIGTERM and waits a few seconds; a worker that does not finish in
-time is killed and its runs are released the same way.
+(their leases released, not left to expire). Stopping sends SIGTERM and waits a few
+seconds; a worker that does not finish in time is killed and its runs are released the
+same way.
 """
 
 from __future__ import annotations

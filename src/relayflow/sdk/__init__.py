@@ -19,7 +19,7 @@ docs/writing-an-app.md for the whole recipe.
 
 from relayflow.sdk import metrics, signatures
 from relayflow.sdk.actions import Action, ActionInputs, action, field
-from relayflow.sdk.apps import AccountField, App
+from relayflow.sdk.apps import AccountField, AccountUse, App
 from relayflow.sdk.context import HttpResponse, Responder, StepContext, StepError
 from relayflow.sdk.data_stores import DataStoreAccess, DataStoreError
 from relayflow.sdk.durations import Duration, parse_duration
@@ -60,6 +60,7 @@ __all__ = [
     "query_values",
     "sync_http_transport",
     "AccountField",
+    "AccountUse",
     "Action",
     "ActionInputs",
     "App",

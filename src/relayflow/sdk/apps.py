@@ -21,12 +21,27 @@ class AccountField:
 
 
 @dataclass(frozen=True)
+class AccountUse:
+    """How one connected account is used: what `App.advise` looks at.
+
+    `steps` are the step definitions (as written in the workflow file) of current workflow
+    versions that use the account, each with its workflow's name.
+    """
+
+    account: str
+    fields: dict[str, Any]
+    secrets_set: tuple[str, ...]
+    steps: tuple[tuple[str, dict[str, Any]], ...]
+
+
+@dataclass(frozen=True)
 class App:
     """An integration: its account fields and how to check and use a connected account.
 
     `connect(fields)` builds what actions receive as `ctx.account` (an API client, say);
     `test_connection(fields)` makes one real authenticated call and returns a message for
-    the person connecting, or raises with the reason.
+    the person connecting, or raises with the reason. `advise(use)` returns what to change
+    about how an account is used (`relayflow doctor` shows each line as a warning).
     """
 
     key: str
@@ -36,6 +51,7 @@ class App:
     account_fields: tuple[AccountField, ...] = ()
     connect: Callable[[dict[str, Any]], Any] | None = None
     test_connection: Callable[[dict[str, Any]], Awaitable[str]] | None = None
+    advise: Callable[[AccountUse], list[str]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def schema(self) -> dict[str, Any]:

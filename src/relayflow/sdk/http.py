@@ -42,6 +42,8 @@ def http_session(
     Idle connections are dropped after 5 s (as httpx does), before servers commonly close
     them: a request sent on a connection the server is closing fails with no answer, and a
     request that must not be sent twice (a campaign, a message) cannot be retried then.
+    The session keeps no cookies: it serves every run of every workflow, and a cookie one
+    run was given must not go out with another's request.
     """
     import aiohttp
 
@@ -51,6 +53,7 @@ def http_session(
         ),
         headers=dict(headers or {}),
         timeout=timeout or aiohttp.ClientTimeout(total=30),
+        cookie_jar=aiohttp.DummyCookieJar(),
     )
 
 

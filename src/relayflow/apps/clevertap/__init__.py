@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from relayflow.apps.clevertap.advice import advise
 from relayflow.apps.clevertap.client import CleverTap
 from relayflow.apps.clevertap.retries import RequestRetries
 from relayflow.apps.clevertap.rules import MAX_CONCURRENT_REQUESTS
@@ -154,4 +155,5 @@ APP = App(
     ),
     connect=connect,
     test_connection=test_connection,
+    advise=advise,
 )
