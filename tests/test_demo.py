@@ -56,3 +56,8 @@ def test_up_demo_sends_a_signup_to_a_sandbox_profile(sqlite_relayflow):
             break
         time.sleep(0.2)
     assert 'class="message"' in shown and "Ada Lovelace" in shown and "1000001" in shown
+    # The demo account has the sandbox's token: personalised messages share /2 requests.
+    with rf.api() as api:
+        listed = api.get("/accounts").json()
+    demo = next(a for a in listed if a["name"] == "clevertap-demo")
+    assert demo["secrets"] == {"passcode": "set", "token": "set"}

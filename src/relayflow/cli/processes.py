@@ -139,7 +139,13 @@ def _start_demo(config: Config, host: str, port: int, sandbox_port: int) -> None
     accounts.add(
         "clevertap",
         "clevertap-demo",
-        {"account_id": sandbox.account_id, "passcode": sandbox.passcode, "endpoint": sandbox.url},
+        {
+            "account_id": sandbox.account_id,
+            "passcode": sandbox.passcode,
+            "endpoint": sandbox.url,
+            # With the token, personalised messages from many runs share /2 requests.
+            "token": sandbox.tokens[sandbox.account_id],
+        },
         replace=True,
     )
     for name, (app_key, fields) in DEMO_ACCOUNTS.items():
