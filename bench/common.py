@@ -432,7 +432,9 @@ def start_sandbox(home: Path, account: str, passcode: str) -> tuple[subprocess.P
 # Workflows ----------------------------------------------------------------------------------
 
 
-def echo_workflow(name: str, path: str, concurrency: int = 10) -> str:
+def echo_workflow(name: str, path: str, concurrency: int | None = None) -> str:
+    """A one-step echo workflow; `concurrency` None leaves the product default (100)."""
+    settings = f"settings:\n  concurrency: {concurrency}\n" if concurrency else ""
     return f"""\
 name: {name}
 trigger:
@@ -445,9 +447,7 @@ steps:
       value:
         user: "{{{{ steps.trigger.event.body.user_id }}}}"
         plan: "{{{{ steps.trigger.event.body.plan }}}}"
-settings:
-  concurrency: {concurrency}
-"""
+{settings}"""
 
 
 BODY = json.dumps({"user_id": 42, "email": "ada@example.com", "plan": "pro", "n": 1})

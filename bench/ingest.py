@@ -51,7 +51,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     parser.add_argument(
-        "--concurrency", type=int, default=10, help="workflow settings.concurrency (10)"
+        "--concurrency", type=int, help="workflow settings.concurrency (the default, 100)"
     )
     parser.add_argument("--drain-timeout", type=float, default=300, help="max wait for runs")
     parser.add_argument("--keep-home", action="store_true", help="keep the temp home")

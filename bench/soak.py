@@ -46,7 +46,7 @@ def main() -> int:
         "--warmup-fraction", type=float, default=0.1, help="share of events that is warm-up"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=100, help="settings.concurrency (100, the default)"
+        "--concurrency", type=int, help="settings.concurrency (the default, 100)"
     )
     parser.add_argument("--max-seconds", type=float, default=1800, help="load time limit")
     parser.add_argument("--drain-timeout", type=float, default=1800, help="drain time limit")
