@@ -81,3 +81,44 @@ def test_data_store_keys_are_browsed_edited_and_deleted(page: Any) -> None:
     page.goto("/stores")
     expect(page.locator("table.list")).to_contain_text("signups")
     expect(page.locator("table.list tbody tr")).to_contain_text("1")
+
+
+PERSONAL_SEND = """\
+name: ui-welcome
+trigger: {http: {path: ui-welcome}}
+steps:
+  - name: welcome
+    uses: clevertap.send_message
+    account: ct-advice
+    with:
+      campaign_id: 1000001
+      identities: "{{ steps.trigger.event.body.user_id }}"
+      key_values: {Name: "{{ steps.trigger.event.body.name }}"}
+"""
+
+
+def test_an_account_whose_use_is_slow_says_how_to_fix_it(
+    page: Any, installation: Relayflow, sandbox: SandboxServer
+) -> None:
+    fields = {"account_id": sandbox.account_id, "passcode": sandbox.passcode}
+    fields["endpoint"] = sandbox.url
+    body = {"app": "clevertap", "name": "ct-advice", "fields": fields, "test": False}
+    with installation.api() as api:
+        assert api.post("/accounts", json=body).status_code == 201
+        assert api.post("/workflows", json={"source": PERSONAL_SEND}).status_code in (200, 201)
+    try:
+        page.goto("/accounts")
+        advice = page.locator("tr[data-advice='ct-advice']")
+        expect(advice).to_contain_text("ui-welcome: welcome personalises each message's")
+        expect(advice).to_contain_text("--token TOKEN")
+
+        token = {**body, "fields": {**fields, "token": sandbox.tokens[sandbox.account_id]}}
+        with installation.api() as api:
+            assert api.post("/accounts", json={**token, "replace": True}).status_code == 201
+        page.reload()
+        expect(page.locator("tr[data-account='ct-advice']")).to_have_count(1)
+        expect(page.locator("tr[data-advice='ct-advice']")).to_have_count(0)
+    finally:
+        with installation.api() as api:
+            api.delete("/workflows/ui-welcome")
+            api.delete("/accounts/ct-advice")

@@ -107,50 +107,23 @@ def home_permissions(config: Config) -> Check:
 def account_advice(config: Config) -> list[Check]:
     """Each app's advice on how its connected accounts are used (`App.advise`), as warnings.
     Nothing when the database is not there yet or does not answer (its own check says so)."""
+    from relayflow.accounts.advice import account_advice as advice
     from relayflow.accounts.store import AccountStore
-    from relayflow.sdk import AccountUse
-    from relayflow.sdk.registry import discover
-    from relayflow.store.accounts import current_definitions
     from relayflow.store.database import Database
 
     db = Database(config.database_url)
     if not db.is_postgres and not Path(db.path).exists():
         return []
+    store = AccountStore(db, config)
     try:
-        accounts = AccountStore(db, config).list()
-        definitions = current_definitions(db)
+        found = advice(store)
     except Exception:  # noqa: BLE001 - the database check reports why
         return []
-    apps = discover().apps
-    checks = []
-    for account in accounts:
-        app = apps.get(account.app)
-        if app is None or app.advise is None:
-            continue
-        steps = tuple(
-            (workflow, step)
-            for workflow, definition in definitions
-            for step in _steps(definition)
-            if step.get("account") == account.name
-        )
-        use = AccountUse(account.name, account.fields, account.secrets_set, steps)
-        for advice in app.advise(use):
-            checks.append(Check(f"{app.title} account {account.name}", "warn", advice))
-    return checks
-
-
-def _steps(value: object) -> list[dict]:
-    """Every step definition in a workflow definition, inside blocks too."""
-    found: list[dict] = []
-    if isinstance(value, dict):
-        if "name" in value and ("uses" in value or "account" in value):
-            found.append(value)
-        for child in value.values():
-            found.extend(_steps(child))
-    elif isinstance(value, list):
-        for child in value:
-            found.extend(_steps(child))
-    return found
+    return [
+        Check(f"{store.apps[account.app].title} account {account.name}", "warn", line)
+        for account in store.list()
+        for line in found.get(account.name, [])
+    ]
 
 
 def egress_policy(config: Config) -> Check:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from relayflow.accounts.advice import account_advice
 from relayflow.accounts.store import AccountStore, test_unsaved
 from relayflow.server.ui.web import UI
 from relayflow.server.ui.workflows import account_data
@@ -27,6 +28,7 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             "accounts.html",
             session,
             accounts=accounts,
+            advice=account_advice(AccountStore(ui.db, ui.runtime.config)),
             data={"accounts": accounts, "apps": [a for a in apps if a["account_fields"]]},
         )
 
