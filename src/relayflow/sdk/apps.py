@@ -41,7 +41,8 @@ class App:
     `connect(fields)` builds what actions receive as `ctx.account` (an API client, say);
     `test_connection(fields)` makes one real authenticated call and returns a message for
     the person connecting, or raises with the reason. `advise(use)` returns what to change
-    about how an account is used (`relayflow doctor` shows each line as a warning).
+    about how an account is used (`relayflow doctor` and the Accounts page show each line
+    as a warning).
     """
 
     key: str
