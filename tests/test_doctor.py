@@ -147,3 +147,24 @@ def test_clevertap_sends_that_cannot_share_a_request_are_named_with_the_fix(
 
     accounts.add("clevertap", "ct", {**fields, "token": "t0ken-value"}, replace=True)
     assert account_advice(config) == []
+
+
+def test_a_current_schema_is_seen_without_alembic_and_an_old_one_is_not(config) -> None:
+    """Every command opens the database: when it is at the newest migration already the
+    upgrade returns without alembic; the newest revision read from the migration files is
+    alembic's own head."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from relayflow.store.database import MIGRATIONS, newest_revision
+
+    alembic = AlembicConfig()
+    alembic.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(alembic).get_current_head()
+    assert newest_revision() == head
+    db = Database(config.database_url)
+    db.upgrade()
+    assert db.migration_state() == (head, head) and db._schema_is_current()
+    with sqlite3.connect(config.home / "relayflow.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0010'")
+    assert not db._schema_is_current()  # behind: the upgrade goes through alembic

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from relayflow.config import Config
 from relayflow.console import fail
-from relayflow.runtime import Runtime
+
+if TYPE_CHECKING:  # the runtime (the engine, aiohttp) loads only for commands that use it
+    from relayflow.runtime import Runtime
 
 app = typer.Typer(
     help="relayflow: self-hosted workflow automation with CleverTap built in.",
@@ -41,6 +43,8 @@ def _config(home: Path | None) -> Config:
 
 def _with_runtime(config: Config, work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run `work` with a runtime that executes nothing by itself (no worker, no scheduler)."""
+    from relayflow.runtime import Runtime
+
 
     async def main() -> T:
         runtime = Runtime(config, worker=False, scheduler=False)

@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvloop
@@ -15,7 +15,9 @@ from relayflow.cli.app import _config, _database, app
 from relayflow.config import DEFAULT_PORT, Config
 from relayflow.console import Home, console, fail
 from relayflow.engine.processes import ParentLink, default_count
-from relayflow.runtime import Runtime
+
+if TYPE_CHECKING:  # imported by the commands that start one
+    from relayflow.runtime import Runtime
 
 
 def _serve(runtime: Runtime, host: str, port: int, banner: bool) -> None:
@@ -100,6 +102,8 @@ def up(
         workers = int(os.environ.get("RELAYFLOW_WORKERS") or default_count())
     if demo:
         _start_demo(config, host, port, sandbox_port)
+    from relayflow.runtime import Runtime
+
     runtime = Runtime(config, worker=workers == 0, scheduler=True, worker_processes=workers)
     _serve(runtime, host, port, banner=True)
 
@@ -197,6 +201,8 @@ def server(
 ) -> None:
     """Run only the HTTP server (webhooks and API); pair it with `relayflow worker`."""
     config = _config(home)
+    from relayflow.runtime import Runtime
+
     _serve(Runtime(config, worker=False, scheduler=False), host, port, banner=True)
 
 
@@ -225,6 +231,8 @@ def _run_until_signal(runtime: Runtime, label: str) -> None:
 @app.command(rich_help_panel="Run relayflow")
 def worker(home: Home = None) -> None:
     """Run only workers: claim queued runs and execute them (scale out with PostgreSQL)."""
+    from relayflow.runtime import Runtime
+
     runtime = Runtime(_config(home), worker=True, scheduler=False, parent=ParentLink.from_env())
     _run_until_signal(runtime, "worker")
 
@@ -232,4 +240,6 @@ def worker(home: Home = None) -> None:
 @app.command(rich_help_panel="Run relayflow")
 def scheduler(home: Home = None) -> None:
     """Run only the scheduler that fires schedule triggers."""
+    from relayflow.runtime import Runtime
+
     _run_until_signal(Runtime(_config(home), worker=False, scheduler=True), "scheduler")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.panel import Panel
@@ -14,7 +14,9 @@ from relayflow.cli.app import _config, _database, _with_runtime, app
 from relayflow.cli.run_list import revision as _revision
 from relayflow.cli.run_list import run_lines
 from relayflow.console import AsJson, Home, console, fail, print_json
-from relayflow.runtime import Runtime
+
+if TYPE_CHECKING:
+    from relayflow.runtime import Runtime
 
 
 def _read_event(source: str, workflow_path: str | None) -> dict[str, Any]:
