@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from relayflow.accounts.store import AccountStore
+from relayflow.accounts.store import Account, AccountStore, steps_using
 from relayflow.sdk import AccountUse
 from relayflow.store.accounts import current_definitions
 
 
-def account_advice(store: AccountStore) -> dict[str, list[str]]:
-    """Account name -> its app's advice lines (accounts without advice are left out)."""
+def account_advice(store: AccountStore) -> list[tuple[Account, list[str]]]:
+    """Each account with its app's advice lines (accounts without advice are left out)."""
     definitions = current_definitions(store.db)
-    found: dict[str, list[str]] = {}
+    found = []
     for account in store.list():
         app = store.apps.get(account.app)
         if app is None or app.advise is None:
@@ -21,24 +19,9 @@ def account_advice(store: AccountStore) -> dict[str, list[str]]:
         steps = tuple(
             (workflow, step)
             for workflow, definition in definitions
-            for step in _steps(definition)
-            if step.get("account") == account.name
+            for step in steps_using(definition, account.name)
         )
         lines = app.advise(AccountUse(account.name, account.fields, account.secrets_set, steps))
         if lines:
-            found[account.name] = lines
-    return found
-
-
-def _steps(value: Any) -> list[dict[str, Any]]:
-    """Every step definition in a workflow definition, inside blocks too."""
-    found: list[dict[str, Any]] = []
-    if isinstance(value, dict):
-        if "name" in value and ("uses" in value or "account" in value):
-            found.append(value)
-        for child in value.values():
-            found.extend(_steps(child))
-    elif isinstance(value, list):
-        for child in value:
-            found.extend(_steps(child))
+            found.append((account, lines))
     return found

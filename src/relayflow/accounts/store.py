@@ -213,7 +213,7 @@ class AccountStore:
     def used_by(self, name: str) -> list[str]:
         """Workflows whose current version has a step with `account: name`."""
         current = rows.current_definitions(self.db)
-        return [workflow for workflow, definition in current if _mentions(definition, name)]
+        return [workflow for workflow, definition in current if steps_using(definition, name)]
 
     # Writing --------------------------------------------------------------------------
 
@@ -291,15 +291,15 @@ class AccountStore:
         return self.describe(new_name)
 
 
-def _mentions(value: Any, account: str) -> bool:
-    """True if a workflow definition has a step (at any depth, e.g. in a branch) using it."""
+def steps_using(value: Any, account: str) -> list[dict[str, Any]]:
+    """The steps of a workflow definition (at any depth, e.g. in a branch) using `account`."""
     if isinstance(value, dict):
         if value.get("account") == account and "uses" in value:
-            return True
-        return any(_mentions(v, account) for v in value.values())
+            return [value]
+        return [step for v in value.values() for step in steps_using(v, account)]
     if isinstance(value, list):
-        return any(_mentions(v, account) for v in value)
-    return False
+        return [step for v in value for step in steps_using(v, account)]
+    return []
 
 
 def _check_name(name: str) -> None:

@@ -45,7 +45,6 @@ def _with_runtime(config: Config, work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run `work` with a runtime that executes nothing by itself (no worker, no scheduler)."""
     from relayflow.runtime import Runtime
 
-
     async def main() -> T:
         runtime = Runtime(config, worker=False, scheduler=False)
         await runtime.start()

@@ -121,8 +121,8 @@ def account_advice(config: Config) -> list[Check]:
         return []
     return [
         Check(f"{store.apps[account.app].title} account {account.name}", "warn", line)
-        for account in store.list()
-        for line in found.get(account.name, [])
+        for account, lines in found
+        for line in lines
     ]
 
 

@@ -4,8 +4,9 @@ Every caller hands over a `Batch` (statements, and optionally a function run ins
 transaction) and waits for its commit. The thread waits for its turn to write (on SQLite
 the writers of every process take turns), then drains whatever has queued up meanwhile and
 while the previous commit was being synced, runs it all as one transaction (same
-statements merged into one `executemany`), commits once, then wakes every caller. If the grouped
-transaction fails, each batch is retried on its own so one bad write cannot fail others.
+statements merged into one `executemany`), commits once, then wakes every caller. If the
+grouped transaction fails, each batch is retried on its own so one bad write cannot fail
+others.
 """
 
 from __future__ import annotations

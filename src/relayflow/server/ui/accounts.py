@@ -28,7 +28,10 @@ def add_routes(router: APIRouter, ui: UI) -> None:
             "accounts.html",
             session,
             accounts=accounts,
-            advice=account_advice(AccountStore(ui.db, ui.runtime.config)),
+            advice={
+                account.name: lines
+                for account, lines in account_advice(AccountStore(ui.db, ui.runtime.config))
+            },
             data={"accounts": accounts, "apps": [a for a in apps if a["account_fields"]]},
         )
 
