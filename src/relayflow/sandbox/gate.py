@@ -58,21 +58,37 @@ class ApiGate:
             await throttled()(scope, receive, send)
             return
         stats.enter(account)
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            if not left:
+                left = True
+                stats.leave(account)
+
+        async def answer(message: Message) -> None:
+            # A request is in flight until its answer is complete, not until this task
+            # resumes after sending it: by then the client may have sent its next request
+            # (into the slot it just freed), which must not count as one too many.
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                leave()
+            await send(message)
+
         try:
             faults = self.state.faults
             if faults.latency_ms:
                 await asyncio.sleep(faults.latency_ms / 1000)
             failure = faults.next_failure()
             if failure == 429:
-                await throttled()(scope, receive, send)
+                await throttled()(scope, receive, answer)
                 return
             if failure is not None:
-                await fail(FAULT_STATUSES[failure], failure)(scope, receive, send)
+                await fail(FAULT_STATUSES[failure], failure)(scope, receive, answer)
                 return
             scope[ACCOUNT_SCOPE_KEY] = account
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, answer)
         finally:
-            stats.leave(account)
+            leave()
 
     def _authenticate(self, headers: Headers) -> str | None:
         account = headers.get("x-clevertap-account-id", "")
